@@ -1,0 +1,89 @@
+//! The command line of SPEC.md, parsed once into these values (clap definitions only).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::log::ColorChoice;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gitops",
+    version,
+    about = "Render, diff and apply Kubernetes config kept in Git",
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Kubeconfig file (else KUBECONFIG, else ~/.kube/config, else in-cluster)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace for namespaced objects that name none (else the target's, the context's, default)
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// gitops.yaml to use (default: gitops.yaml at the repository root)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Select a target of gitops.yaml (repeatable)
+    #[arg(long = "target", global = true, value_name = "NAME")]
+    pub targets: Vec<String>,
+    /// Name of a PATH's target (names its inventory)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Colour: auto (terminals, unless NO_COLOR is set), always or never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Only errors and results
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Show details of what gitops does (never credentials or secret values)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render manifests to a YAML stream, in apply order (no cluster access)
+    Render(RenderArgs),
+    /// List the targets of gitops.yaml (for CI matrix fan-out)
+    Targets(TargetsArgs),
+    /// Version of gitops and of the renderers it found
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Directory or file to render; `-` reads stdin (default: the targets of gitops.yaml)
+    pub path: Option<String>,
+    /// Print Secret values instead of <hidden> (to stdout only, for piping into another tool)
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// JSON output (same as -o json)
+    #[arg(long)]
+    pub json: bool,
+}

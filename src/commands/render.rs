@@ -1,0 +1,110 @@
+//! `gitops render [PATH]`: the YAML stream that would be applied, in apply order.
+
+use std::io::Write;
+
+use anyhow::Context;
+use serde_json::{json, Value};
+
+use super::{default_namespace, selection};
+use crate::cli::{GlobalArgs, OutputFormat, RenderArgs};
+use crate::exit::{Exit, UsageError};
+use crate::render::{self, order, validate, Manifest};
+use crate::target::{self, Target};
+use crate::{log, mask, yaml};
+
+/// A render with problems: all of them, each with its place.
+#[derive(Debug, thiserror::Error)]
+#[error("target {target}: {} problem(s) in the rendered manifests:\n{}", problems.len(), list(problems))]
+pub struct InvalidRender {
+    pub target: String,
+    pub problems: Vec<validate::Problem>,
+}
+
+fn list(problems: &[validate::Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Renders, validates and orders one target (shared by every command that renders).
+pub fn render_target(global: &GlobalArgs, target: &Target) -> anyhow::Result<Vec<Manifest>> {
+    let namespace = default_namespace(global, target);
+    let (kind, mut manifests) = render::render(target, &namespace)
+        .with_context(|| format!("rendering target {}", target.name))?;
+    log::verbose(&format!(
+        "target {}: {} renderer, {} objects, default namespace {namespace}",
+        target.name,
+        kind.as_str(),
+        manifests.len()
+    ));
+    let problems = validate::validate(&manifests, &namespace);
+    if !problems.is_empty() {
+        return Err(InvalidRender {
+            target: target.name.clone(),
+            problems,
+        }
+        .into());
+    }
+    order::sort_for_apply(&mut manifests);
+    Ok(manifests)
+}
+
+pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Exit> {
+    if global.output == OutputFormat::Markdown {
+        return Err(UsageError(
+            "render writes YAML (-o text) or JSON (-o json), not markdown".into(),
+        )
+        .into());
+    }
+    let config = target::load_config(global.config.as_deref())?;
+    let targets = target::select(&selection(global, args.path.as_deref()), config.as_ref())?;
+    // Everything is rendered and validated before anything is printed.
+    let mut rendered = Vec::with_capacity(targets.len());
+    for target in &targets {
+        let mut manifests = render_target(global, target)?;
+        if manifests.is_empty() {
+            log::warn(&format!("target {} rendered no objects", target.name));
+        }
+        if !args.show_secrets {
+            manifests
+                .iter_mut()
+                .for_each(|m| mask::mask_secret(&mut m.object));
+        }
+        rendered.push((target, manifests));
+    }
+    let text = match global.output {
+        OutputFormat::Json => json_list(&rendered),
+        _ => yaml_stream(&rendered),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(Exit::Success)
+}
+
+fn yaml_stream(rendered: &[(&Target, Vec<Manifest>)]) -> String {
+    let mut out = String::new();
+    for (target, manifests) in rendered {
+        if rendered.len() > 1 {
+            out.push_str(&format!("# Target: {}\n", target.name));
+        }
+        for manifest in manifests {
+            out.push_str("---\n# Source: ");
+            out.push_str(&manifest.origin.to_string());
+            out.push('\n');
+            yaml::write_document(&mut out, &manifest.object);
+        }
+    }
+    out
+}
+
+fn json_list(rendered: &[(&Target, Vec<Manifest>)]) -> String {
+    let items: Vec<&Value> = rendered
+        .iter()
+        .flat_map(|(_, manifests)| manifests.iter().map(|m| &m.object))
+        .collect();
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+    format!("{list:#}\n")
+}

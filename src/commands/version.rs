@@ -1,0 +1,40 @@
+//! `gitops version`: the tool's version and the renderers it would run.
+
+use serde_json::json;
+
+use crate::cli::{GlobalArgs, OutputFormat};
+use crate::exit::Exit;
+use crate::render::tools::{self, Tool};
+
+pub fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let found: Vec<(Tool, Option<(std::path::PathBuf, String)>)> =
+        [tools::HELM, tools::KUSTOMIZE, tools::KUBECTL]
+            .into_iter()
+            .map(|tool| (tool, tools::version(tool)))
+            .collect();
+    if global.output == OutputFormat::Json {
+        let renderers: serde_json::Map<String, serde_json::Value> = found
+            .iter()
+            .map(|(tool, found)| {
+                let value = found.as_ref().map_or(
+                    serde_json::Value::Null,
+                    |(path, version)| json!({"version": version, "path": path}),
+                );
+                (tool.name.to_owned(), value)
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"gitops": env!("CARGO_PKG_VERSION"), "renderers": renderers})
+        );
+        return Ok(Exit::Success);
+    }
+    println!("gitops {}", env!("CARGO_PKG_VERSION"));
+    for (tool, found) in &found {
+        match found {
+            Some((path, version)) => println!("{:<10} {version} ({})", tool.name, path.display()),
+            None => println!("{:<10} not found ({})", tool.name, tool.install),
+        }
+    }
+    Ok(Exit::Success)
+}

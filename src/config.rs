@@ -1,0 +1,244 @@
+//! gitops.yaml: the targets of a repository and the differences to ignore (SPEC.md).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Name of the file looked up at the repository root.
+pub const FILE_NAME: &str = "gitops.yaml";
+
+/// The parsed file. Unknown keys are errors (with their line), so typos never pass silently.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub targets: Vec<TargetConfig>,
+    #[serde(default)]
+    pub ignore_differences: Vec<IgnoreRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TargetConfig {
+    pub name: String,
+    pub path: String,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub prune: Option<bool>,
+    pub timeout: Option<String>,
+    pub create_namespace: Option<bool>,
+    pub helm: Option<HelmConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HelmConfig {
+    pub release_name: Option<String>,
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Ordered as written; values are scalars (helm infers their types, as with `--set`).
+    #[serde(default)]
+    pub set: serde_yaml::Mapping,
+}
+
+/// Fields another controller owns (SPEC.md, gitops.yaml `ignoreDifferences`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IgnoreRule {
+    #[serde(default)]
+    pub group: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub json_pointers: Vec<String>,
+    #[serde(default)]
+    pub managed_fields_managers: Vec<String>,
+}
+
+/// A loaded gitops.yaml and the directory its paths are relative to.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub dir: PathBuf,
+    pub content: ConfigFile,
+}
+
+/// What is wrong with a gitops.yaml; always names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {file}: {message}")]
+    Read { file: String, message: String },
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+}
+
+impl Config {
+    /// Reads and checks a gitops.yaml.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
+            file: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            file: shown.clone(),
+            message,
+        };
+        let content: ConfigFile = if text.trim().is_empty() {
+            ConfigFile::default()
+        } else {
+            serde_yaml::from_str(&text).map_err(|e| invalid(describe_yaml_error(&e)))?
+        };
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        check(&content, &dir).map_err(invalid)?;
+        Ok(Config {
+            file: file.to_path_buf(),
+            dir,
+            content,
+        })
+    }
+
+    pub fn target(&self, name: &str) -> Option<&TargetConfig> {
+        self.content.targets.iter().find(|t| t.name == name)
+    }
+
+    pub fn target_names(&self) -> Vec<&str> {
+        self.content
+            .targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+}
+
+/// serde_yaml says "unknown field `x`, expected one of …"; we call them keys, with the line.
+fn describe_yaml_error(error: &serde_yaml::Error) -> String {
+    let text = error.to_string().replace("unknown field", "unknown key");
+    match error.location() {
+        Some(at) if !text.contains(" at line ") => format!("line {}: {text}", at.line()),
+        _ => text,
+    }
+}
+
+fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for target in &content.targets {
+        let name = &target.name;
+        if let Some(why) = crate::render::validate::invalid_dns_label(name) {
+            return Err(format!(
+                "target name {name:?} is invalid: it names the target's inventory, so it {why}"
+            ));
+        }
+        if !seen.insert(name) {
+            return Err(format!("target {name:?} is defined twice"));
+        }
+        if !dir.join(&target.path).exists() {
+            return Err(format!(
+                "target {name:?}: path {:?} does not exist (paths are relative to the directory of gitops.yaml)",
+                target.path
+            ));
+        }
+        if let Some(timeout) = &target.timeout {
+            parse_duration(timeout).map_err(|e| format!("target {name:?}: timeout {e}"))?;
+        }
+        if let Some(helm) = &target.helm {
+            helm_set_values(helm).map_err(|e| format!("target {name:?}: helm.set {e}"))?;
+        }
+    }
+    for rule in &content.ignore_differences {
+        if let Some(bad) = rule.json_pointers.iter().find(|p| !p.starts_with('/')) {
+            return Err(format!(
+                "ignoreDifferences for kind {}: JSON pointer {bad:?} must start with '/' (e.g. /spec/replicas)",
+                rule.kind
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `helm.set` as `key=value` pairs in the order written.
+pub fn helm_set_values(helm: &HelmConfig) -> Result<Vec<(String, String)>, String> {
+    helm.set
+        .iter()
+        .map(|(key, value)| {
+            let key = scalar_text(key).ok_or("keys must be strings")?;
+            let value = scalar_text(value)
+                .ok_or_else(|| format!("{key:?} must be a string, number or boolean"))?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
+fn scalar_text(value: &serde_yaml::Value) -> Option<String> {
+    match value {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Durations as written in flags and gitops.yaml: `90s`, `5m`, `1h30m`, `500ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration (use e.g. 90s, 5m, 1h30m)");
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let seconds_per_unit = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += Duration::from_secs_f64(number as f64 * seconds_per_unit);
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        for bad in ["", "5", "m", "5x", "1.5m", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gitops.yaml");
+        std::fs::write(
+            &file,
+            "targets:\n  - name: a\n    path: .\n    prnue: true\n",
+        )
+        .unwrap();
+        let err = Config::load(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown key `prnue`") && err.contains("line 4"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Renderers that gitops runs as programs: Kustomize and Helm.
+
+use std::path::{Path, PathBuf};
+
+use super::manifest::{parse_stream, Manifest};
+use super::tools::{self, Tool};
+use super::{display_path, utf8, RenderError};
+use crate::log;
+use crate::target::HelmSettings;
+
+/// `kustomize build DIR`, else `kubectl kustomize DIR`.
+pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
+    let shown = display_path(dir);
+    let (program, args): (PathBuf, Vec<String>) = match tools::KUSTOMIZE.locate() {
+        Some(kustomize) => (kustomize, vec!["build".into(), shown.clone()]),
+        None => match tools::KUBECTL.locate() {
+            Some(kubectl) => (kubectl, vec!["kustomize".into(), shown.clone()]),
+            None => {
+                return Err(RenderError::RendererMissing(
+                    tools::KUSTOMIZE.missing_hint(),
+                ))
+            }
+        },
+    };
+    let stdout = run(tools::KUSTOMIZE, &program, &args)?;
+    let label = format!("{shown} (kustomize output)");
+    Ok(parse_stream(&stdout, &label)?)
+}
+
+/// `helm template` with the target's release name, namespace, values files and set values.
+pub fn helm(
+    chart: &Path,
+    settings: &HelmSettings,
+    target_name: &str,
+    namespace: &str,
+) -> Result<Vec<Manifest>, RenderError> {
+    let program = tools::HELM
+        .locate()
+        .ok_or_else(|| RenderError::RendererMissing(tools::HELM.missing_hint()))?;
+    let shown = display_path(chart);
+    let release = settings.release_name.as_deref().unwrap_or(target_name);
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        release.into(),
+        shown.clone(),
+        "--namespace".into(),
+        namespace.into(),
+        // CRDs are part of what the target deploys; chart tests are not.
+        "--include-crds".into(),
+        "--skip-tests".into(),
+    ];
+    for values in &settings.values {
+        let path = chart.join(values);
+        if !path.is_file() {
+            return Err(RenderError::NotFound {
+                path: format!("{} (helm values file of {shown})", display_path(&path)),
+            });
+        }
+        args.push("--values".into());
+        args.push(display_path(&path));
+    }
+    for (key, value) in &settings.set {
+        args.push("--set".into());
+        args.push(format!("{key}={value}"));
+    }
+    let stdout = run(tools::HELM, &program, &args)?;
+    let mut manifests = parse_stream(&stdout, &format!("{shown} (helm template output)"))?;
+    attribute_helm_sources(&stdout, &shown, &mut manifests);
+    Ok(manifests)
+}
+
+/// helm marks each document with `# Source: chart/templates/x.yaml`; use it as the origin.
+fn attribute_helm_sources(stdout: &str, chart: &str, manifests: &mut [Manifest]) {
+    let sources: Vec<(usize, &str)> = stdout
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| line.strip_prefix("# Source: ").map(|s| (i + 1, s.trim())))
+        .collect();
+    for manifest in manifests {
+        let line = manifest.origin.line;
+        if let Some((_, source)) = sources.iter().rev().find(|(at, _)| *at < line) {
+            // The source starts with the chart's own name; show it below the chart's path.
+            let inside = source.split_once('/').map_or(*source, |(_, rest)| rest);
+            manifest.origin.file = format!("{chart}/{inside} (helm template output)");
+        }
+    }
+}
+
+fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String, RenderError> {
+    let command = format!("{} {}", tool.name, args.join(" "));
+    log::verbose(&format!("running {command}"));
+    let output = tools::run(program, args, None).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => RenderError::RendererMissing(tool.missing_hint()),
+        _ => RenderError::RendererFailed {
+            command: command.clone(),
+            status: String::new(),
+            stderr: e.to_string(),
+        },
+    })?;
+    if !output.status.success() {
+        let status = output.status.code().map_or_else(
+            || " (killed by a signal)".to_owned(),
+            |c| format!(" (exit code {c})"),
+        );
+        return Err(RenderError::RendererFailed {
+            command,
+            status,
+            stderr: String::from_utf8_lossy(&output.stderr)
+                .trim_end()
+                .to_owned(),
+        });
+    }
+    utf8(output.stdout, &format!("output of {command}"))
+}

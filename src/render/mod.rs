@@ -1,0 +1,169 @@
+//! Render stage: turn a target's source (plain YAML, Kustomize, Helm, stdin) into manifests.
+//!
+//! No cluster access here. The result is a flat list of objects, each with its origin, that
+//! `validate` checks and `order` sorts into apply order.
+
+mod external;
+pub mod manifest;
+pub mod order;
+mod plain;
+pub mod tools;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use manifest::{Manifest, ObjectRef, Origin, ParseError};
+
+use crate::target::{Source, Target};
+
+/// How a path is rendered (SPEC.md, Rendering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Stdin,
+    File,
+    Plain,
+    Kustomize,
+    Helm,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Stdin => "stdin",
+            SourceKind::File => "file",
+            SourceKind::Plain => "plain",
+            SourceKind::Kustomize => "kustomize",
+            SourceKind::Helm => "helm",
+        }
+    }
+}
+
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Why a render failed; every variant names the file or renderer involved.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    #[error("{file}:{line}: the file is not valid UTF-8 (first bad byte at offset {offset}); save it as UTF-8")]
+    NotUtf8 {
+        file: String,
+        line: usize,
+        offset: usize,
+    },
+    #[error("{path}: symbolic link loop (it leads back to {target}); remove the link or point it elsewhere")]
+    SymlinkLoop { path: String, target: String },
+    #[error("{path} is a {kind} inside the plain directory {root}: give it its own target, or reference it from a kustomization")]
+    NestedApp {
+        path: String,
+        kind: &'static str,
+        root: String,
+    },
+    #[error("{path}: no such file or directory")]
+    NotFound { path: String },
+    #[error("{0}")]
+    RendererMissing(String),
+    #[error("{command} failed{status}:\n{stderr}")]
+    RendererFailed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+}
+
+/// Detects how `path` is rendered.
+pub fn detect(path: &Path) -> Result<SourceKind, RenderError> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => RenderError::NotFound {
+            path: display_path(path),
+        },
+        _ => io_error(path, &e),
+    })?;
+    if !meta.is_dir() {
+        return Ok(SourceKind::File);
+    }
+    if kustomization_file(path).is_some() {
+        Ok(SourceKind::Kustomize)
+    } else if path.join("Chart.yaml").is_file() {
+        Ok(SourceKind::Helm)
+    } else {
+        Ok(SourceKind::Plain)
+    }
+}
+
+fn kustomization_file(dir: &Path) -> Option<PathBuf> {
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Renders one target. `namespace` is the release namespace handed to Helm.
+pub fn render(
+    target: &Target,
+    namespace: &str,
+) -> Result<(SourceKind, Vec<Manifest>), RenderError> {
+    match &target.source {
+        Source::Stdin => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                .map_err(|e| io_error(Path::new("<stdin>"), &e))?;
+            let text = utf8(bytes, "<stdin>")?;
+            Ok((SourceKind::Stdin, manifest::parse_stream(&text, "<stdin>")?))
+        }
+        Source::Path(path) => {
+            let kind = detect(path)?;
+            let manifests = match kind {
+                SourceKind::File => plain::read_file(path)?,
+                SourceKind::Plain => plain::read_dir(path)?,
+                SourceKind::Kustomize => external::kustomize(path)?,
+                SourceKind::Helm => external::helm(path, &target.helm, &target.name, namespace)?,
+                SourceKind::Stdin => unreachable!("detect never answers stdin"),
+            };
+            Ok((kind, manifests))
+        }
+    }
+}
+
+/// A path as the user should see it: relative to the current directory when below it.
+pub fn display_path(path: &Path) -> String {
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let shown: PathBuf = shown
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    let text = shown.to_string_lossy();
+    if text.is_empty() {
+        ".".to_owned()
+    } else {
+        text.into_owned()
+    }
+}
+
+fn io_error(path: &Path, error: &std::io::Error) -> RenderError {
+    RenderError::Io {
+        path: display_path(path),
+        message: error.to_string(),
+    }
+}
+
+/// Decodes UTF-8, or says on which line the first invalid byte sits.
+fn utf8(bytes: Vec<u8>, file: &str) -> Result<String, RenderError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        RenderError::NotUtf8 {
+            file: file.to_owned(),
+            line,
+            offset,
+        }
+    })
+}

@@ -1,0 +1,122 @@
+//! Plain manifests: a single file, or a directory read recursively in lexical order.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::manifest::{expand_document, parse_stream, Manifest, ParseError};
+use super::{display_path, io_error, kustomization_file, utf8, RenderError};
+use crate::yaml::Document;
+
+/// Reads one file as it is: JSON when it ends in `.json`, else a YAML stream.
+pub fn read_file(path: &Path) -> Result<Vec<Manifest>, RenderError> {
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
+    let file = display_path(path);
+    let text = utf8(bytes, &file)?;
+    if has_extension(path, &["json"]) {
+        Ok(parse_json(&text, &file)?)
+    } else {
+        Ok(parse_stream(&text, &file)?)
+    }
+}
+
+/// Reads every `*.yaml`, `*.yml` and `*.json` below `root`, skipping hidden entries.
+pub fn read_dir(root: &Path) -> Result<Vec<Manifest>, RenderError> {
+    let mut files = Vec::new();
+    let mut visited = HashSet::new();
+    collect_files(root, root, &mut visited, &mut files)?;
+    let mut manifests = Vec::new();
+    for file in files {
+        manifests.extend(read_file(&file)?);
+    }
+    Ok(manifests)
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    visited: &mut HashSet<PathBuf>,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), RenderError> {
+    let canonical = dir.canonicalize().map_err(|e| io_error(dir, &e))?;
+    if !visited.insert(canonical.clone()) {
+        return Err(RenderError::SymlinkLoop {
+            path: display_path(dir),
+            target: display_path(&canonical),
+        });
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| io_error(dir, &e))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| io_error(dir, &e))?;
+    entries.sort();
+    for path in entries {
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        // metadata() follows symbolic links, so linked directories are read too.
+        let meta = std::fs::metadata(&path).map_err(|e| io_error(&path, &e))?;
+        if meta.is_dir() {
+            reject_nested_app(root, &path)?;
+            collect_files(root, &path, visited, files)?;
+        } else if has_extension(&path, &["yaml", "yml", "json"]) {
+            files.push(path);
+        }
+    }
+    visited.remove(&canonical);
+    Ok(())
+}
+
+/// A kustomization or chart below a plain directory would be read as raw templates.
+fn reject_nested_app(root: &Path, dir: &Path) -> Result<(), RenderError> {
+    let kind = if kustomization_file(dir).is_some() {
+        "kustomization"
+    } else if dir.join("Chart.yaml").is_file() {
+        "Helm chart"
+    } else {
+        return Ok(());
+    };
+    Err(RenderError::NestedApp {
+        path: display_path(dir),
+        kind,
+        root: display_path(root),
+    })
+}
+
+fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+/// A JSON file holds one object (or a List); several concatenated values are accepted too.
+fn parse_json(text: &str, file: &str) -> Result<Vec<Manifest>, ParseError> {
+    let mut manifests = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut index = 0;
+    loop {
+        let start = stream.byte_offset();
+        let Some(value) = stream.next() else {
+            return Ok(manifests);
+        };
+        let value = value.map_err(|e| ParseError {
+            file: file.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        index += 1;
+        let skipped = &text[start..stream.byte_offset()];
+        let leading_newlines = skipped.len() - skipped.trim_start().len();
+        let line = 1
+            + text[..start].matches('\n').count()
+            + skipped[..leading_newlines].matches('\n').count();
+        let document = Document { value, index, line };
+        expand_document(document, file, &mut manifests)?;
+    }
+}

@@ -1,0 +1,341 @@
+//! Checks a whole render before anything else sees it (SPEC.md, Rendering).
+//!
+//! Every problem is collected, not only the first, so that one run shows everything to fix.
+//! Messages name objects and fields, never values: a Secret's data must not leak from here.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use super::manifest::{Manifest, ObjectRef, Origin};
+use super::order::wave;
+use crate::kinds;
+
+/// One thing wrong with one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub origin: Origin,
+    pub object: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.origin, self.object, self.message)
+    }
+}
+
+/// All problems of a render; empty when it is valid.
+pub fn validate(manifests: &[Manifest], default_namespace: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for manifest in manifests {
+        let mut report = |message: String| {
+            problems.push(Problem {
+                origin: manifest.origin.clone(),
+                object: manifest.describe(),
+                message,
+            })
+        };
+        check_object(manifest, &mut report);
+    }
+    problems.extend(duplicates(manifests, default_namespace));
+    problems
+}
+
+fn check_object(manifest: &Manifest, report: &mut impl FnMut(String)) {
+    let object = &manifest.object;
+    for field in ["apiVersion", "kind"] {
+        match object.get(field) {
+            None | Some(Value::Null) => report(format!("{field} is missing")),
+            Some(Value::String(s)) if s.trim().is_empty() => report(format!("{field} is empty")),
+            Some(Value::String(_)) => {}
+            Some(_) => report(format!("{field} must be a string")),
+        }
+    }
+    let metadata = match object.get("metadata") {
+        Some(Value::Object(metadata)) => metadata,
+        None | Some(Value::Null) => {
+            return report("metadata is missing (metadata.name is required)".into())
+        }
+        Some(_) => return report("metadata must be a mapping".into()),
+    };
+    match metadata.get("name") {
+        None | Some(Value::Null) => report(missing_name_message(metadata)),
+        Some(Value::String(name)) => {
+            if let Some(why) = invalid_name(manifest.group(), manifest.kind().unwrap_or(""), name) {
+                report(format!("metadata.name {name:?} is invalid: {why}"));
+            }
+        }
+        Some(_) => report("metadata.name must be a string".into()),
+    }
+    match metadata.get("namespace") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(ns)) => {
+            if let Some(why) = invalid_dns_label(ns) {
+                report(format!("metadata.namespace {ns:?} is invalid: {why}"));
+            }
+        }
+        Some(_) => report("metadata.namespace must be a string".into()),
+    }
+    check_labels(metadata.get("labels"), report);
+    check_annotations(metadata.get("annotations"), report);
+    if let Err((key, _)) = wave(manifest) {
+        report(format!("annotation {key} must be an integer"));
+    }
+}
+
+fn missing_name_message(metadata: &serde_json::Map<String, Value>) -> String {
+    if metadata.contains_key("generateName") {
+        "metadata.name is missing: generateName cannot be used with a declarative apply; give the object a fixed name".into()
+    } else {
+        "metadata.name is missing".into()
+    }
+}
+
+fn check_labels(labels: Option<&Value>, report: &mut impl FnMut(String)) {
+    let labels = match labels {
+        None | Some(Value::Null) => return,
+        Some(Value::Object(labels)) => labels,
+        Some(_) => return report("metadata.labels must be a mapping".into()),
+    };
+    for (key, value) in labels {
+        if let Some(why) = invalid_qualified_name(key) {
+            report(format!("label key {key:?} is invalid: {why}"));
+        }
+        match value {
+            Value::String(v) => {
+                if let Some(why) = invalid_label_value(v) {
+                    report(format!("value of label {key:?} is invalid: {why}"));
+                }
+            }
+            _ => report(format!(
+                "value of label {key:?} must be a string: quote it (e.g. \"1.0\", \"true\")"
+            )),
+        }
+    }
+}
+
+fn check_annotations(annotations: Option<&Value>, report: &mut impl FnMut(String)) {
+    let annotations = match annotations {
+        None | Some(Value::Null) => return,
+        Some(Value::Object(annotations)) => annotations,
+        Some(_) => return report("metadata.annotations must be a mapping".into()),
+    };
+    for (key, value) in annotations {
+        if let Some(why) = invalid_qualified_name(key) {
+            report(format!("annotation key {key:?} is invalid: {why}"));
+        }
+        if !value.is_string() {
+            report(format!(
+                "value of annotation {key:?} must be a string: quote it"
+            ));
+        }
+    }
+}
+
+/// Objects that would be the same object in the cluster.
+fn duplicates(manifests: &[Manifest], default_namespace: &str) -> Vec<Problem> {
+    let cluster_scoped_crds = crd_scopes(manifests);
+    let mut first_seen: HashMap<ObjectRef, &Manifest> = HashMap::new();
+    let mut problems = Vec::new();
+    for manifest in manifests {
+        if manifest.name().is_none() || manifest.kind().is_none() {
+            continue;
+        }
+        let mut identity = manifest.object_ref();
+        let cluster_scoped = kinds::builtin_cluster_scoped(&identity.group, &identity.kind)
+            .or_else(|| {
+                cluster_scoped_crds
+                    .get(&(identity.group.clone(), identity.kind.clone()))
+                    .copied()
+            })
+            .unwrap_or(false);
+        identity.namespace = if cluster_scoped {
+            None
+        } else {
+            Some(
+                identity
+                    .namespace
+                    .unwrap_or_else(|| default_namespace.to_owned()),
+            )
+        };
+        if let Some(first) = first_seen.get(&identity) {
+            problems.push(Problem {
+                origin: manifest.origin.clone(),
+                object: manifest.describe(),
+                message: format!(
+                    "duplicate object {identity}: also defined at {}",
+                    first.origin
+                ),
+            });
+        } else {
+            first_seen.insert(identity, manifest);
+        }
+    }
+    problems
+}
+
+/// (group, kind) → cluster-scoped, for the CRDs of this render.
+fn crd_scopes(manifests: &[Manifest]) -> HashMap<(String, String), bool> {
+    manifests
+        .iter()
+        .filter(|m| m.kind() == Some("CustomResourceDefinition"))
+        .filter_map(|crd| {
+            let spec = crd.object.get("spec")?;
+            let group = spec.get("group")?.as_str()?;
+            let kind = spec.pointer("/names/kind")?.as_str()?;
+            let cluster = spec.get("scope").and_then(Value::as_str) == Some("Cluster");
+            Some(((group.to_owned(), kind.to_owned()), cluster))
+        })
+        .collect()
+}
+
+/// Name rules of the API server: DNS labels for Namespaces and Services, path segments for
+/// RBAC objects (which allow `system:` names), DNS subdomains for everything else.
+fn invalid_name(group: &str, kind: &str, name: &str) -> Option<String> {
+    match (group, kind) {
+        ("", "Namespace" | "Service") => invalid_dns_label(name),
+        ("rbac.authorization.k8s.io", _) => invalid_path_segment(name),
+        _ => invalid_dns_subdomain(name),
+    }
+}
+
+fn invalid_path_segment(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name == "." || name == ".." {
+        return Some("must not be \".\" or \"..\"".into());
+    }
+    name.contains(['/', '%'])
+        .then(|| "must not contain '/' or '%'".into())
+}
+
+fn is_lower_alnum(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+pub(crate) fn invalid_dns_label(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 63 {
+        return Some("must be 1 to 63 characters".into());
+    }
+    let ok = name.chars().all(|c| is_lower_alnum(c) || c == '-')
+        && name.starts_with(is_lower_alnum)
+        && name.ends_with(is_lower_alnum);
+    (!ok).then(|| {
+        "must consist of lower case letters, digits and '-', and start and end with a letter or digit".into()
+    })
+}
+
+fn invalid_dns_subdomain(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 253 {
+        return Some("must be 1 to 253 characters".into());
+    }
+    let ok = name.split('.').all(|part| {
+        !part.is_empty()
+            && part.chars().all(|c| is_lower_alnum(c) || c == '-')
+            && part.starts_with(is_lower_alnum)
+            && part.ends_with(is_lower_alnum)
+    });
+    (!ok).then(|| {
+        "must consist of lower case letters, digits, '-' and '.', and start and end with a letter or digit".into()
+    })
+}
+
+/// Label and annotation keys: an optional DNS-subdomain prefix, `/`, and a name of 1–63 chars.
+fn invalid_qualified_name(key: &str) -> Option<String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(why) = prefix.and_then(invalid_dns_subdomain) {
+        return Some(format!("prefix {why}"));
+    }
+    if name.is_empty() || name.len() > 63 {
+        return Some("name part must be 1 to 63 characters".into());
+    }
+    invalid_label_chars(name)
+}
+
+fn invalid_label_value(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    if value.len() > 63 {
+        return Some("must be at most 63 characters".into());
+    }
+    invalid_label_chars(value)
+}
+
+fn invalid_label_chars(text: &str) -> Option<String> {
+    let alnum = |c: char| c.is_ascii_alphanumeric();
+    let ok = text
+        .chars()
+        .all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
+        && text.starts_with(alnum)
+        && text.ends_with(alnum);
+    (!ok).then(|| {
+        "must consist of letters, digits, '-', '_' and '.', and start and end with a letter or digit".into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::manifest::parse_stream;
+
+    fn problems(text: &str) -> Vec<String> {
+        let manifests = parse_stream(text, "f.yaml").unwrap();
+        validate(&manifests, "default")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn valid_objects_have_no_problems() {
+        let text = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: system:demo\n  labels: {app.kubernetes.io/name: demo, empty: ''}\n";
+        assert_eq!(problems(text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn reports_every_missing_field_with_its_place() {
+        let found = problems("kind: ConfigMap\nmetadata: {}\n---\napiVersion: v1\nkind: Secret\n");
+        assert_eq!(
+            found,
+            [
+                "f.yaml:1 (document 1): <no apiVersion> ConfigMap <no name>: apiVersion is missing",
+                "f.yaml:1 (document 1): <no apiVersion> ConfigMap <no name>: metadata.name is missing",
+                "f.yaml:4 (document 2): v1 Secret <no name>: metadata is missing (metadata.name is required)",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicates_name_both_sources_and_use_the_default_namespace() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: other}\n";
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("f.yaml:5 (document 2)")
+                && found[0].contains("also defined at f.yaml:1 (document 1)"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn names_labels_and_waves_are_checked() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: Web.App\n  labels: {version: 1.0, 'bad key!': x, ok: 'no spaces allowed'}\n  annotations: {gitops.dev/wave: first}\n";
+        let found = problems(text).join("\n");
+        for expected in [
+            "metadata.name \"Web.App\" is invalid",
+            "value of label \"version\" must be a string",
+            "label key \"bad key!\" is invalid",
+            "value of label \"ok\" is invalid",
+            "annotation gitops.dev/wave must be an integer",
+        ] {
+            assert!(found.contains(expected), "missing {expected:?} in\n{found}");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Targets: what a run renders, from a PATH argument or from gitops.yaml, and their names.
+//!
+//! The name of a target names its inventory (SPEC.md, Commands): `--name` for a PATH, else the
+//! target's name in gitops.yaml, else the PATH relative to the repository root with `/` → `-`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{self, Config, IgnoreRule};
+use crate::exit::UsageError;
+use crate::render::validate::invalid_dns_label;
+use crate::source;
+
+/// Where a target's manifests are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Path(PathBuf),
+    Stdin,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelmSettings {
+    pub release_name: Option<String>,
+    /// Values files, relative to the chart directory (as in Argo CD).
+    pub values: Vec<String>,
+    pub set: Vec<(String, String)>,
+}
+
+/// One unit of rendering, planning and inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub source: Source,
+    pub namespace: Option<String>,
+    pub context: Option<String>,
+    pub prune: bool,
+    pub timeout: Option<Duration>,
+    pub create_namespace: bool,
+    pub helm: HelmSettings,
+}
+
+/// The target-selecting flags of one run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub path: Option<String>,
+    pub targets: Vec<String>,
+    pub name: Option<String>,
+}
+
+/// Where gitops.yaml is: `--config`, else the root of the Git repository holding the current
+/// directory, else the current directory.
+pub fn config_file(explicit: Option<&Path>) -> PathBuf {
+    if let Some(file) = explicit {
+        return file.to_path_buf();
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let root = source::repository_root(&cwd).unwrap_or(cwd);
+    root.join(config::FILE_NAME)
+}
+
+/// Loads gitops.yaml when it exists (or fails when `--config` names a missing file).
+pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Option<Config>> {
+    let file = config_file(explicit);
+    if explicit.is_none() && !file.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Config::load(&file)?))
+}
+
+/// The targets a run works on.
+pub fn select(selection: &Selection, config: Option<&Config>) -> anyhow::Result<Vec<Target>> {
+    if let Some(path) = &selection.path {
+        if !selection.targets.is_empty() {
+            return Err(UsageError(
+                "--target selects targets of gitops.yaml and cannot be combined with a PATH; use --name to name a PATH's target".into(),
+            )
+            .into());
+        }
+        return Ok(vec![path_target(path, selection.name.as_deref())?]);
+    }
+    if selection.name.is_some() {
+        return Err(UsageError(
+            "--name names the target of a PATH; without PATH, select targets of gitops.yaml with --target".into(),
+        )
+        .into());
+    }
+    let Some(config) = config else {
+        anyhow::bail!(
+            "no PATH given and no gitops.yaml found (looked for {}): pass a PATH, or create gitops.yaml with your targets",
+            config_file(None).display()
+        );
+    };
+    for wanted in &selection.targets {
+        if config.target(wanted).is_none() {
+            anyhow::bail!(
+                "{}: no target named {wanted:?} (targets: {})",
+                config.file.display(),
+                config.target_names().join(", ")
+            );
+        }
+    }
+    let chosen = config
+        .content
+        .targets
+        .iter()
+        .filter(|t| selection.targets.is_empty() || selection.targets.contains(&t.name));
+    chosen.map(|t| config_target(config, t)).collect()
+}
+
+fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Result<Target> {
+    let helm = spec.helm.clone().unwrap_or_default();
+    let set = config::helm_set_values(&helm)
+        .map_err(|e| anyhow::anyhow!("target {:?}: helm.set {e}", spec.name))?;
+    let timeout = spec
+        .timeout
+        .as_deref()
+        .map(config::parse_duration)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("target {:?}: timeout {e}", spec.name))?;
+    Ok(Target {
+        name: spec.name.clone(),
+        source: Source::Path(config.dir.join(&spec.path)),
+        namespace: spec.namespace.clone(),
+        context: spec.context.clone(),
+        prune: spec.prune.unwrap_or(true),
+        timeout,
+        create_namespace: spec.create_namespace.unwrap_or(false),
+        helm: HelmSettings {
+            release_name: helm.release_name,
+            values: helm.values,
+            set,
+        },
+    })
+}
+
+fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
+    let (source, name) = if path == "-" {
+        (Source::Stdin, name.unwrap_or("stdin").to_owned())
+    } else {
+        let path = PathBuf::from(path);
+        let name = match name {
+            Some(name) => name.to_owned(),
+            None => name_for_path(&path),
+        };
+        (Source::Path(path), name)
+    };
+    if let Some(why) = invalid_dns_label(&name) {
+        return Err(UsageError(format!(
+            "--name {name:?} is invalid: it names the target's inventory, so it {why}"
+        ))
+        .into());
+    }
+    Ok(Target {
+        name,
+        source,
+        namespace: None,
+        context: None,
+        prune: true,
+        timeout: None,
+        create_namespace: false,
+        helm: HelmSettings::default(),
+    })
+}
+
+/// PATH relative to its repository root (outside Git: to the current directory), `/` → `-`.
+pub fn name_for_path(path: &Path) -> String {
+    let absolute = path
+        .canonicalize()
+        .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path));
+    let base = source::repository_root(&absolute)
+        .or_else(|| std::env::current_dir().ok()?.canonicalize().ok());
+    let relative = base
+        .as_deref()
+        .and_then(|b| absolute.strip_prefix(b).ok())
+        .unwrap_or(&absolute);
+    let mut text = relative.to_string_lossy().trim_matches('/').to_owned();
+    if text.is_empty() {
+        // The root itself: use its directory name.
+        text = absolute
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "root".to_owned());
+    }
+    inventory_name(&text)
+}
+
+/// `apps/shop` → `apps-shop`. Text that is not already a valid name is lowercased, cleaned and
+/// given a short digest of the original, so that two directories never share a name by accident.
+pub fn inventory_name(relative: &str) -> String {
+    let dashed = relative.replace('/', "-");
+    if invalid_dns_label(&dashed).is_none() {
+        return dashed;
+    }
+    let cleaned: String = dashed
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let mut base = cleaned.trim_matches('-').to_owned();
+    base.truncate(54);
+    let base = base.trim_end_matches('-');
+    let digest = format!("{:08x}", fnv1a(relative.as_bytes()) as u32);
+    if base.is_empty() {
+        format!("t-{digest}")
+    } else {
+        format!("{base}-{digest}")
+    }
+}
+
+/// A stable 64-bit FNV-1a digest (std's hasher may change between Rust releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The ignoreDifferences rules that apply to every target of the run.
+pub fn ignore_rules(config: Option<&Config>) -> Vec<IgnoreRule> {
+    config
+        .map(|c| c.content.ignore_differences.clone())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inventory_names_follow_the_rule_and_never_collide_by_accident() {
+        assert_eq!(inventory_name("apps/shop"), "apps-shop");
+        assert_eq!(inventory_name("apps/overlays/prod"), "apps-overlays-prod");
+        let a = inventory_name("apps/My_App");
+        let b = inventory_name("apps/my-app");
+        assert!(
+            a.starts_with("apps-my-app-") && a.len() == "apps-my-app-".len() + 8,
+            "{a}"
+        );
+        assert_ne!(a, b);
+        assert!(invalid_dns_label(&inventory_name(&"x/".repeat(80))).is_none());
+        assert!(invalid_dns_label(&inventory_name("_")).is_none());
+    }
+}
