@@ -66,6 +66,8 @@ pub enum OutputFormat {
 pub enum Command {
     /// Render manifests to a YAML stream, in apply order (no cluster access)
     Render(RenderArgs),
+    /// Plan against the live cluster and print it (exit 2 when something would change)
+    Diff(DiffArgs),
     /// List the targets of gitops.yaml (for CI matrix fan-out)
     Targets(TargetsArgs),
     /// Version of gitops and of the renderers it found
@@ -79,6 +81,18 @@ pub struct RenderArgs {
     /// Print Secret values instead of <hidden> (to stdout only, for piping into another tool)
     #[arg(long)]
     pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Directory or file to plan; `-` reads stdin (default: the targets of gitops.yaml)
+    pub path: Option<String>,
+    /// Exit 0 also when there are changes (errors still exit 1)
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Most API requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,11 @@ pub fn mask_secret(object: &mut Value) {
             }
         }
     }
+    mask_copies(object);
+}
+
+/// Hides annotations that may carry a copy of the Secret's data.
+fn mask_copies(object: &mut Value) {
     if let Some(Value::Object(annotations)) = object.pointer_mut("/metadata/annotations") {
         for key in COPIES_OF_DATA {
             if let Some(value) = annotations.get_mut(key) {
@@ -34,6 +39,85 @@ pub fn mask_secret(object: &mut Value) {
             }
         }
     }
+}
+
+/// Shown for a key whose value differs from the live one.
+pub const HIDDEN_CHANGED: &str = "<hidden: changed>";
+/// Shown for a key the live Secret does not have.
+pub const HIDDEN_NEW: &str = "<hidden: new>";
+
+/// Masks the two sides of a Secret diff (SPEC.md, Secrets): `<hidden>` for a key whose value is
+/// unchanged (and on the live side of every key), `<hidden: changed>` and `<hidden: new>` on the
+/// desired side. `stringData` is first folded into `data`, as the API server does, so that a
+/// value written as plain text compares equal to the same value stored in base64.
+pub fn mask_secret_pair(live: Option<&mut Value>, desired: Option<&mut Value>) {
+    let live_data = live.as_ref().map(|l| data_of(l)).unwrap_or_default();
+    if let Some(desired) = desired {
+        if is_secret(desired) {
+            fold_string_data(desired);
+            if let Some(Value::Object(entries)) = desired.get_mut("data") {
+                for (key, value) in entries.iter_mut() {
+                    let marker = match live_data.get(key) {
+                        None => HIDDEN_NEW,
+                        Some(old) if old == value => HIDDEN,
+                        Some(_) => HIDDEN_CHANGED,
+                    };
+                    *value = Value::String(marker.to_owned());
+                }
+            }
+            mask_copies(desired);
+        }
+    }
+    if let Some(live) = live {
+        mask_secret(live);
+    }
+}
+
+fn data_of(object: &Value) -> serde_json::Map<String, Value> {
+    let mut object = object.clone();
+    fold_string_data(&mut object);
+    match object.get("data") {
+        Some(Value::Object(data)) => data.clone(),
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Moves `stringData` into `data` as base64, the way the API server stores it.
+fn fold_string_data(object: &mut Value) {
+    let Some(Value::Object(plain)) = object.as_object_mut().and_then(|o| o.remove("stringData"))
+    else {
+        return;
+    };
+    let map = object.as_object_mut().expect("a Secret is a mapping");
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if let Value::Object(data) = data {
+        for (key, value) in plain {
+            let text = value.as_str().unwrap_or_default();
+            data.insert(key, Value::String(base64(text.as_bytes())));
+        }
+    }
+}
+
+/// Standard base64 with padding (what Secret `data` holds).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -56,5 +140,34 @@ mod tests {
         let mut config = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"p": "visible"}});
         mask_secret(&mut config);
         assert_eq!(config["data"]["p"], "visible");
+    }
+
+    #[test]
+    fn pairs_show_changed_and_new_keys_only() {
+        let mut live = json!({"apiVersion": "v1", "kind": "Secret", "data": {"same": "c2FtZQ==", "old": "b2xk", "gone": "eA=="}});
+        let mut desired = json!({"apiVersion": "v1", "kind": "Secret", "data": {"old": "bmV3"}, "stringData": {"same": "same", "added": "x"}});
+        mask_secret_pair(Some(&mut live), Some(&mut desired));
+        assert_eq!(
+            desired["data"],
+            json!({"old": HIDDEN_CHANGED, "same": HIDDEN, "added": HIDDEN_NEW})
+        );
+        assert_eq!(
+            live["data"],
+            json!({"same": HIDDEN, "old": HIDDEN, "gone": HIDDEN})
+        );
+        assert!(desired.get("stringData").is_none());
+    }
+
+    #[test]
+    fn base64_matches_the_standard() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
     }
 }

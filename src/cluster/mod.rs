@@ -1,38 +1,15 @@
-//! Cluster layer. Today: the kubeconfig's view of the default namespace, which `render` needs
-//! for Helm's release namespace and for object identities, without contacting a cluster.
+//! Cluster layer: the only module that talks to an API server.
+//!
+//! Connection (kubeconfig, context, in-cluster), errors people can act on, discovery once per
+//! run, and the reads and server-side applies that planning and applying need.
 
-use std::path::Path;
+mod client;
+pub mod discovery;
+mod error;
+mod kubeconfig;
+pub mod objects;
 
-use kube::config::Kubeconfig;
-
-/// The namespace of the chosen (or current) context of the kubeconfig, if it names one.
-///
-/// Resolution follows kubectl: `--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`.
-/// A missing or unreadable kubeconfig simply gives no namespace here; commands that talk to
-/// a cluster report it properly.
-pub fn context_namespace(kubeconfig: Option<&Path>, context: Option<&str>) -> Option<String> {
-    let config = match kubeconfig {
-        Some(path) => Kubeconfig::read_from(path),
-        None => Kubeconfig::read(),
-    };
-    let config = match config {
-        Ok(config) => config,
-        Err(e) => {
-            crate::log::verbose(&format!(
-                "no kubeconfig read for the default namespace: {e}"
-            ));
-            return None;
-        }
-    };
-    let name = context
-        .map(str::to_owned)
-        .or_else(|| config.current_context.clone())?;
-    config
-        .contexts
-        .iter()
-        .find(|c| c.name == name)?
-        .context
-        .as_ref()?
-        .namespace
-        .clone()
-}
+pub use client::{connect, Cluster};
+pub use discovery::{Discovery, ResourceInfo};
+pub use error::{ClusterError, Operation};
+pub use kubeconfig::context_namespace;

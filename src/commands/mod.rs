@@ -1,5 +1,6 @@
 //! Glue from parsed arguments to the stages, one module per command.
 
+mod diff;
 mod render;
 mod targets;
 mod version;
@@ -12,6 +13,7 @@ use crate::target::{Selection, Target};
 pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Render(args) => render::run(&cli.global, args),
+        Command::Diff(args) => diff::run(&cli.global, args),
         Command::Targets(args) => targets::run(&cli.global, args),
         Command::Version => version::run(&cli.global),
     }

@@ -1,0 +1,105 @@
+//! Cluster errors that say what failed, on which object, and what to do.
+//!
+//! Never includes credentials: messages carry the server URL, the user name the server reports
+//! and the object, never a token or a Secret's values.
+
+use std::fmt;
+
+/// What gitops was doing when a request failed: a verb and an object description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub verb: &'static str,
+    pub object: String,
+}
+
+impl Operation {
+    pub fn new(verb: &'static str, object: impl Into<String>) -> Self {
+        Operation {
+            verb,
+            object: object.into(),
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.verb, self.object)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot load the cluster configuration: {0}")]
+    Config(String),
+    #[error("cannot reach the API server at {server} ({operation}): {reason}; check that the cluster is up and the kubeconfig's server address is right")]
+    Unreachable {
+        server: String,
+        operation: Operation,
+        reason: String,
+    },
+    #[error("the API server at {server} rejected the credentials (401 Unauthorized) while trying to {operation}: the token or certificate is expired or wrong; refresh the kubeconfig's credentials")]
+    Unauthorized {
+        server: String,
+        operation: Operation,
+    },
+    #[error("forbidden: cannot {operation}: {message}; ask for RBAC permission to {verb} it, or use a context that has it", verb = operation.verb)]
+    Forbidden {
+        operation: Operation,
+        message: String,
+    },
+    #[error("{operation} failed: {message}")]
+    Api {
+        operation: Operation,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+}
+
+impl ClusterError {
+    /// Classifies a kube error that happened during `operation` against `server`.
+    pub fn from_kube(error: kube::Error, server: &str, operation: Operation) -> Self {
+        match error {
+            kube::Error::Api(status) => match status.code {
+                401 => ClusterError::Unauthorized {
+                    server: server.to_owned(),
+                    operation,
+                },
+                403 => ClusterError::Forbidden {
+                    operation,
+                    message: status.message,
+                },
+                code => ClusterError::Api {
+                    operation,
+                    code,
+                    reason: status.reason,
+                    message: status.message,
+                },
+            },
+            other => ClusterError::Unreachable {
+                server: server.to_owned(),
+                operation,
+                reason: root_cause(&other),
+            },
+        }
+    }
+
+    /// The HTTP status of an API error, if the server answered.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            ClusterError::Api { code, .. } => Some(*code),
+            ClusterError::Unauthorized { .. } => Some(401),
+            ClusterError::Forbidden { .. } => Some(403),
+            _ => None,
+        }
+    }
+}
+
+/// The innermost message of an error chain ("Connection refused (os error 111)").
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}

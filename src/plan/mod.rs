@@ -1,0 +1,108 @@
+//! Plan stage: what applying a render would change in the cluster, object by object.
+//!
+//! `build` asks the cluster (live state and a server-side dry-run apply); everything else here is
+//! plain functions over values. The resulting `Plan` is what diff prints and apply executes.
+
+mod build;
+pub mod defaults;
+pub mod normalize;
+pub mod textdiff;
+
+use serde_json::Value;
+
+pub use build::{build, PlanError, PlanRequest};
+
+use crate::cluster::ResourceInfo;
+use crate::render::Origin;
+
+/// What a change does to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Unchanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
+        }
+    }
+
+    /// The header mark of SPEC.md: `+` create, `~` update, `-` delete.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::Unchanged => " ",
+        }
+    }
+}
+
+/// One object of the plan.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub action: Action,
+    pub resource: ResourceInfo,
+    pub namespace: Option<String>,
+    pub name: String,
+    /// The object to apply: as rendered, with its namespace and native defaults filled in.
+    pub desired: Option<Value>,
+    /// Where the desired object was written.
+    pub origin: Option<Origin>,
+    /// Unified diff of the normalised live and predicted objects; Secret values masked.
+    pub diff: String,
+    /// Why the server was not asked for a dry-run (namespace or CRD created by this plan).
+    pub note: Option<String>,
+}
+
+impl Change {
+    /// `apps/v1 Deployment shop/web`.
+    pub fn describe(&self) -> String {
+        crate::cluster::objects::describe(&self.resource, self.namespace.as_deref(), &self.name)
+    }
+}
+
+/// Counts per action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub unchanged: usize,
+}
+
+impl Summary {
+    pub fn has_changes(&self) -> bool {
+        self.create + self.update + self.delete > 0
+    }
+}
+
+/// The plan of one target.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: String,
+    pub revision: String,
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in &self.changes {
+            match change.action {
+                Action::Create => summary.create += 1,
+                Action::Update => summary.update += 1,
+                Action::Delete => summary.delete += 1,
+                Action::Unchanged => summary.unchanged += 1,
+            }
+        }
+        summary
+    }
+}

@@ -1,0 +1,206 @@
+//! What a diff compares: live and predicted objects without server bookkeeping, and without
+//! the fields that ignoreDifferences hands to other controllers (SPEC.md, Diff).
+
+use serde_json::{Map, Value};
+
+use crate::config::IgnoreRule;
+use crate::kinds;
+
+/// Metadata the server maintains; never part of a diff.
+const SERVER_METADATA: [&str; 6] = [
+    "managedFields",
+    "resourceVersion",
+    "generation",
+    "uid",
+    "creationTimestamp",
+    "selfLink",
+];
+
+/// kubectl's client-side apply bookkeeping.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The rules of `ignore` that match this object.
+pub fn matching_rules<'a>(ignore: &'a [IgnoreRule], object: &Value) -> Vec<&'a IgnoreRule> {
+    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
+    let group = kinds::group_of(text("/apiVersion").unwrap_or(""));
+    let kind = text("/kind").unwrap_or("");
+    let name = text("/metadata/name");
+    let namespace = text("/metadata/namespace");
+    ignore
+        .iter()
+        .filter(|rule| {
+            rule.group == group
+                && rule.kind == kind
+                && rule.name.as_deref().is_none_or(|n| Some(n) == name)
+                && rule
+                    .namespace
+                    .as_deref()
+                    .is_none_or(|n| Some(n) == namespace)
+        })
+        .collect()
+}
+
+/// Removes server bookkeeping, status, and the ignored fields from a copy of `object`.
+///
+/// `owners` is the live object's managedFields: fields owned there by a manager named in a rule's
+/// `managedFieldsManagers` are removed, on both sides of a diff (the predicted object may have
+/// taken them over).
+pub fn normalize(object: &Value, rules: &[&IgnoreRule], owners: Option<&Value>) -> Value {
+    let mut object = object.clone();
+    if let Value::Object(map) = &mut object {
+        map.remove("status");
+        if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
+            for key in SERVER_METADATA {
+                metadata.remove(key);
+            }
+            if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
+                annotations.remove(LAST_APPLIED);
+                if annotations.is_empty() {
+                    metadata.remove("annotations");
+                }
+            }
+        }
+    }
+    for rule in rules {
+        for pointer in &rule.json_pointers {
+            remove_pointer(&mut object, pointer);
+        }
+        if let Some(Value::Array(entries)) = owners {
+            for entry in entries {
+                let manager = entry.get("manager").and_then(Value::as_str).unwrap_or("");
+                if rule.managed_fields_managers.iter().any(|m| m == manager) {
+                    if let Some(Value::Object(fields)) = entry.get("fieldsV1") {
+                        remove_owned(&mut object, fields);
+                    }
+                }
+            }
+        }
+    }
+    object
+}
+
+/// Removes the value at a JSON pointer (RFC 6901), if there is one.
+pub fn remove_pointer(object: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let last = unescape(last);
+    match object.pointer_mut(parent) {
+        Some(Value::Object(map)) => {
+            map.remove(&last);
+        }
+        Some(Value::Array(items)) => {
+            if let Ok(index) = last.parse::<usize>() {
+                if index < items.len() {
+                    items.remove(index);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+/// Removes from `object` the fields a managedFields `fieldsV1` set names.
+///
+/// `f:name` is a field, `k:{…}` a list item by its keys, `v:…` a set item, `i:N` an item by
+/// index; an empty set is a leaf. A list item whose `.` is owned goes whole; a map's `.`
+/// only means the map exists, so other managers' fields in it stay.
+fn remove_owned(object: &mut Value, fields: &Map<String, Value>) {
+    for (key, children) in fields {
+        let children = children.as_object();
+        let is_leaf = children.is_none_or(|c| c.is_empty());
+        let owns_item = children.is_some_and(|c| c.contains_key("."));
+        if let Some(name) = key.strip_prefix("f:") {
+            let Value::Object(map) = object else { continue };
+            if is_leaf {
+                map.remove(name);
+            } else if let (Some(child), Some(children)) = (map.get_mut(name), children) {
+                remove_owned(child, children);
+            }
+        } else if let Value::Array(items) = object {
+            let Some(index) = find_item(items, key) else {
+                continue;
+            };
+            if is_leaf || owns_item {
+                items.remove(index);
+            } else if let Some(children) = children {
+                remove_owned(&mut items[index], children);
+            }
+        }
+    }
+}
+
+fn find_item(items: &[Value], key: &str) -> Option<usize> {
+    if let Some(keys) = key.strip_prefix("k:") {
+        let keys: Map<String, Value> = serde_json::from_str(keys).ok()?;
+        items
+            .iter()
+            .position(|item| keys.iter().all(|(k, v)| item.get(k) == Some(v)))
+    } else if let Some(value) = key.strip_prefix("v:") {
+        let value: Value = serde_json::from_str(value).ok()?;
+        items.iter().position(|item| *item == value)
+    } else if let Some(index) = key.strip_prefix("i:") {
+        index.parse().ok().filter(|&i| i < items.len())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(pointers: &[&str], managers: &[&str]) -> IgnoreRule {
+        IgnoreRule {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            name: Some("web".into()),
+            namespace: None,
+            json_pointers: pointers.iter().map(|s| s.to_string()).collect(),
+            managed_fields_managers: managers.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn strips_server_bookkeeping() {
+        let live = json!({"apiVersion": "v1", "kind": "ConfigMap", "status": {},
+            "metadata": {"name": "c", "uid": "u", "resourceVersion": "1", "managedFields": [],
+                "annotations": {LAST_APPLIED: "{}"}}, "data": {"a": "b"}});
+        assert_eq!(
+            normalize(&live, &[], None),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}})
+        );
+    }
+
+    #[test]
+    fn json_pointers_and_managers_are_ignored() {
+        let object = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web",
+            "annotations": {"a/b": "x", "keep": "y"}},
+            "spec": {"replicas": 5, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:1"}, {"name": "sidecar", "image": "proxy:1"}]}}}});
+        let ignore = [
+            rule(&["/metadata/annotations/a~1b"], &["injector"]),
+            rule(&[], &["hpa"]),
+        ];
+        let owners = json!([
+            {"manager": "injector", "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+                "k:{\"name\":\"sidecar\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}}},
+            {"manager": "hpa", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+            {"manager": "gitops", "fieldsV1": {"f:metadata": {"f:annotations": {".": {}, "f:keep": {}}}}},
+        ]);
+        let rules = matching_rules(&ignore, &object);
+        assert_eq!(rules.len(), 2);
+        let normalized = normalize(&object, &rules, Some(&owners));
+        assert_eq!(
+            normalized,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web",
+                "annotations": {"keep": "y"}},
+                "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}})
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! Report stage: plans as text (terminal and CI logs), JSON (machines) and Markdown (PR
+//! comments, job summaries). Every format prints the same masked diffs.
+
+pub mod json;
+pub mod markdown;
+pub mod text;

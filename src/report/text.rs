@@ -1,0 +1,68 @@
+//! The plan as a person reads it: one coloured unified diff per changed object, then a summary.
+
+use crate::plan::{Action, Plan, Summary};
+
+/// ANSI styles, or nothing when colour is off.
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// `Plan: 1 to create, 2 to update, 1 to delete, 40 unchanged.`
+pub fn summary_line(summary: &Summary) -> String {
+    format!(
+        "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+        summary.create, summary.update, summary.delete, summary.unchanged
+    )
+}
+
+pub fn render(plan: &Plan, color: bool, show_target: bool) -> String {
+    let paint = Paint(color);
+    let mut out = String::new();
+    if show_target {
+        out.push_str(&paint.wrap(
+            "1",
+            &format!("Target {} (revision {})", plan.target, plan.revision),
+        ));
+        out.push('\n');
+    }
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged)
+    {
+        let style = match change.action {
+            Action::Create => "1;32",
+            Action::Delete => "1;31",
+            _ => "1;33",
+        };
+        let header = format!("{} {}", change.action.symbol(), change.describe());
+        out.push_str(&paint.wrap(style, &header));
+        out.push('\n');
+        if let Some(note) = &change.note {
+            out.push_str(&paint.wrap("2", &format!("  ({note})")));
+            out.push('\n');
+        }
+        for line in change.diff.lines() {
+            let styled = match line.chars().next() {
+                Some('+') => paint.wrap("32", line),
+                Some('-') => paint.wrap("31", line),
+                Some('@') => paint.wrap("36", line),
+                _ => line.to_owned(),
+            };
+            out.push_str(&styled);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary_line(&plan.summary()));
+    out.push('\n');
+    out
+}
