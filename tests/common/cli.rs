@@ -70,6 +70,12 @@ impl Gitops {
         self
     }
 
+    /// Talk to the test cluster: its kubeconfig, admin context current.
+    pub fn on_cluster(self) -> Self {
+        let kubeconfig = &super::cluster::testenv().kubeconfig;
+        self.env("KUBECONFIG", kubeconfig)
+    }
+
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(bytes.into());
         self

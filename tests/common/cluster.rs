@@ -66,7 +66,8 @@ pub fn testenv() -> &'static TestEnv {
 
 fn resolve() -> TestEnv {
     let kubeconfig = match std::env::var_os("GITOPS_TEST_KUBECONFIG").filter(|v| !v.is_empty()) {
-        Some(path) => PathBuf::from(path),
+        // Absolute, because tests run gitops from other directories.
+        Some(path) => std::path::absolute(PathBuf::from(path)).unwrap_or_default(),
         None => start_testenv().join("kubeconfig"),
     };
     let config = Kubeconfig::read_from(&kubeconfig).unwrap_or_else(|e| {

@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod kubectl;
 pub mod kubelet;
 
 pub use cluster::{delete_namespace, testenv, unique_name, unique_namespace, wait_for, TestEnv};

@@ -1,0 +1,434 @@
+//! `gitops diff` against the real control plane: exit codes, what is shown, what is hidden.
+
+mod common;
+
+use common::cli::{temp_tree, Gitops, Run};
+use common::kubectl::{apply_as_gitops, kubectl_ok, TestNamespace};
+use serde_json::Value;
+
+/// A web app as people write it: ports without `protocol`.
+fn web_app(ns: &str, image: &str, replicas: u32) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  namespace: {ns}
+data:
+  LOG_LEVEL: info
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: {ns}
+  labels: {{app: web}}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: {image}
+        ports:
+        - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: {ns}
+spec:
+  selector: {{app: web}}
+  ports:
+  - port: 80
+    targetPort: 8080
+"#
+    )
+}
+
+/// What a previous `gitops apply` sent: the same objects with the protocol filled in.
+fn as_applied(manifests: &str) -> String {
+    manifests
+        .replace(
+            "- containerPort: 8080",
+            "- containerPort: 8080\n          protocol: TCP",
+        )
+        .replace("targetPort: 8080", "targetPort: 8080\n    protocol: TCP")
+}
+
+fn diff_json(dir: &std::path::Path, extra: &[&str]) -> (Run, Value) {
+    let mut args = vec!["diff", "-o", "json", "."];
+    args.extend_from_slice(extra);
+    let run = Gitops::new(args).current_dir(dir).on_cluster().run();
+    let value = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run, value)
+}
+
+fn summary(plan: &Value) -> [u64; 4] {
+    ["create", "update", "delete", "unchanged"]
+        .map(|k| plan["summary"][k].as_u64().unwrap_or(u64::MAX))
+}
+
+#[test]
+fn in_sync_exits_0_and_ports_without_protocol_plan_cleanly() {
+    let ns = TestNamespace::new("diff-sync");
+    let manifests = web_app(&ns.name, "nginx:1.25", 2);
+    apply_as_gitops(&as_applied(&manifests));
+    let repo = temp_tree(&[("app.yaml", &manifests)]);
+    let (run, plan) = diff_json(repo.path(), &[]);
+    run.expect_code(0);
+    assert_eq!(summary(&plan), [0, 0, 0, 3], "{}", run.stdout);
+    let text = Gitops::new(["diff", "."])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    text.expect_code(0);
+    assert_eq!(
+        text.stdout,
+        "Plan: 0 to create, 0 to update, 0 to delete, 3 unchanged.\n"
+    );
+}
+
+#[test]
+fn a_changed_image_is_exactly_one_update() {
+    let ns = TestNamespace::new("diff-image");
+    apply_as_gitops(&as_applied(&web_app(&ns.name, "nginx:1.25", 2)));
+    let repo = temp_tree(&[("app.yaml", &web_app(&ns.name, "nginx:1.26", 2))]);
+    let (run, plan) = diff_json(repo.path(), &[]);
+    run.expect_code(2);
+    assert_eq!(summary(&plan), [0, 1, 0, 2], "{}", run.stdout);
+    let change = &plan["changes"][0];
+    assert_eq!(
+        (change["action"].as_str(), change["kind"].as_str()),
+        (Some("update"), Some("Deployment"))
+    );
+    let diff = change["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("-        image: nginx:1.25\n+        image: nginx:1.26\n"),
+        "{diff}"
+    );
+    assert_eq!(
+        diff.lines().filter(|l| l.starts_with(['+', '-'])).count(),
+        2,
+        "only the image changes:\n{diff}"
+    );
+
+    let text = Gitops::new(["diff", "."])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    text.expect_code(2);
+    assert!(
+        text.stdout
+            .starts_with(&format!("~ apps/v1 Deployment {}/web\n", ns.name)),
+        "{}",
+        text.stdout
+    );
+    assert!(text
+        .stdout
+        .ends_with("Plan: 0 to create, 1 to update, 0 to delete, 2 unchanged.\n"));
+    let zero = Gitops::new(["diff", ".", "--exit-zero"])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    zero.expect_code(0);
+}
+
+#[test]
+fn hand_made_drift_is_shown() {
+    let ns = TestNamespace::new("diff-drift");
+    let manifests = web_app(&ns.name, "nginx:1.25", 2);
+    apply_as_gitops(&as_applied(&manifests));
+    let repo = temp_tree(&[("app.yaml", &manifests)]);
+    kubectl_ok(
+        &["-n", &ns.name, "scale", "deployment/web", "--replicas=5"],
+        None,
+    );
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "label",
+            "--overwrite",
+            "deployment/web",
+            "app=changed-by-hand",
+        ],
+        None,
+    );
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "patch",
+            "configmap/web-config",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"LOG_LEVEL":"debug"}}"#,
+        ],
+        None,
+    );
+    let (run, plan) = diff_json(repo.path(), &[]);
+    run.expect_code(2);
+    assert_eq!(summary(&plan), [0, 2, 0, 1], "{}", run.stdout);
+    let diffs: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["diff"].as_str().unwrap())
+        .collect();
+    let all = diffs.join("\n");
+    for expected in [
+        "-  replicas: 5\n+  replicas: 2",
+        "-  LOG_LEVEL: debug\n+  LOG_LEVEL: info",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in\n{all}");
+    }
+    assert!(
+        all.contains("-    app: changed-by-hand\n+    app: web"),
+        "{all}"
+    );
+}
+
+#[test]
+fn new_objects_namespaces_and_crds_with_their_resources_are_creates() {
+    let ns = common::cluster::unique_name("diff-new");
+    let group = format!("{ns}.example.com");
+    let manifests = format!(
+        r#"apiVersion: v1
+kind: Namespace
+metadata: {{name: {ns}}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.{group}}}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: widgets, singular: widget, kind: Widget}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {{type: object, properties: {{size: {{type: integer}}}}}}
+---
+apiVersion: {group}/v1
+kind: Widget
+metadata: {{name: w, namespace: {ns}}}
+spec: {{size: 3}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: c, namespace: {ns}}}
+data: {{a: b}}
+"#
+    );
+    let repo = temp_tree(&[("all.yaml", &manifests)]);
+    let (run, plan) = diff_json(repo.path(), &[]);
+    run.expect_code(2);
+    assert_eq!(summary(&plan), [4, 0, 0, 0], "{}", run.stdout);
+    let kinds: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "CustomResourceDefinition",
+            "ConfigMap",
+            "Widget"
+        ]
+    );
+    // Nothing was written: the namespace and the CRD still do not exist.
+    let namespaces = kubectl_ok(&["get", "namespaces", "-o", "name"], None);
+    assert!(
+        !namespaces.contains(&format!("namespace/{ns}\n")),
+        "diff must not create anything"
+    );
+}
+
+#[test]
+fn ignore_differences_hide_fields_of_other_managers() {
+    let ns = TestNamespace::new("diff-ignore");
+    let manifests = web_app(&ns.name, "nginx:1.25", 2);
+    apply_as_gitops(&as_applied(&manifests));
+    // An autoscaler takes over replicas.
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "patch",
+            "deployment/web",
+            "--type=merge",
+            "--field-manager=horizontal-pod-autoscaler",
+            "-p",
+            r#"{"spec":{"replicas":4}}"#,
+        ],
+        None,
+    );
+    let repo = temp_tree(&[("app.yaml", &manifests)]);
+    let (run, _) = diff_json(repo.path(), &[]);
+    run.expect_code(2);
+
+    for rule in [
+        "{group: apps, kind: Deployment, name: web, managedFieldsManagers: [horizontal-pod-autoscaler]}",
+        "{group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}",
+    ] {
+        let config = format!("ignoreDifferences:\n  - {rule}\n");
+        std::fs::write(repo.path().join("gitops.yaml"), config).unwrap();
+        let run = Gitops::new(["diff", "app.yaml", "--config", "gitops.yaml"])
+            .current_dir(repo.path())
+            .on_cluster()
+            .run();
+        run.expect_code(0);
+    }
+}
+
+#[test]
+fn a_forbidden_user_gets_exit_1_naming_the_verb() {
+    let ns = TestNamespace::new("diff-forbidden");
+    let repo = temp_tree(&[("app.yaml", &web_app(&ns.name, "nginx:1.25", 1))]);
+    let run = Gitops::new(["diff", ".", "--context", "unprivileged"])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    run.expect_code(1);
+    assert!(run.stderr.contains("forbidden"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&ns.name),
+        "names the namespace/object: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+#[test]
+fn unreachable_servers_and_rejected_tokens_are_one_clear_line() {
+    let env = common::cluster::testenv();
+    let original = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let repo = temp_tree(&[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    )]);
+
+    let unreachable = regex_replace_server(&original, "https://127.0.0.1:1");
+    std::fs::write(repo.path().join("down.kubeconfig"), unreachable).unwrap();
+    let run = Gitops::new(["diff", "cm.yaml", "--kubeconfig", "down.kubeconfig"])
+        .current_dir(repo.path())
+        .run();
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("cannot reach the API server at https://127.0.0.1:1"),
+        "{}",
+        run.stderr
+    );
+
+    let token_line = original
+        .lines()
+        .find(|l| l.trim_start().starts_with("token:"))
+        .expect("token auth");
+    let token = token_line.trim_start().trim_start_matches("token:").trim();
+    let wrong = original.replace(token, "not-a-valid-token");
+    std::fs::write(repo.path().join("wrong.kubeconfig"), wrong).unwrap();
+    let run = Gitops::new(["diff", "cm.yaml", "--kubeconfig", "wrong.kubeconfig", "-v"])
+        .current_dir(repo.path())
+        .run();
+    run.expect_code(1);
+    assert!(run.stderr.contains("401 Unauthorized"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("not-a-valid-token") && !run.stderr.contains(token),
+        "credentials never printed"
+    );
+}
+
+fn regex_replace_server(kubeconfig: &str, server: &str) -> String {
+    kubeconfig
+        .lines()
+        .map(|line| match line.split_once("server:") {
+            Some((indent, _)) => format!("{indent}server: {server}"),
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn unknown_kinds_fail_before_any_dry_run() {
+    let repo = temp_tree(&[(
+        "x.yaml",
+        "apiVersion: nothing.example.com/v1\nkind: Gadget\nmetadata: {name: g}\n",
+    )]);
+    let run = Gitops::new(["diff", "."])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("x.yaml:1 (document 1): nothing.example.com/v1 Gadget g: kind Gadget of nothing.example.com/v1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn secret_values_never_leak_from_any_output() {
+    let ns = TestNamespace::new("diff-secret");
+    let secret = |password: &str, token: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: {}}}\nstringData:\n  password: {password}\n  token: {token}\n",
+            ns.name
+        )
+    };
+    let (old_password, new_password, token) = (
+        "old-pa55word-value",
+        "new-pa55word-value",
+        "same-token-value",
+    );
+    apply_as_gitops(&secret(old_password, token));
+    let repo = temp_tree(&[("secret.yaml", &secret(new_password, token))]);
+    let forbidden: Vec<String> = [old_password, new_password, token]
+        .iter()
+        .flat_map(|v| [v.to_string(), gitops::mask::base64(v.as_bytes())])
+        .collect();
+    for format in ["text", "json", "markdown"] {
+        let run = Gitops::new(["diff", ".", "-v", "-o", format])
+            .current_dir(repo.path())
+            .on_cluster()
+            .run();
+        run.expect_code(2);
+        for value in &forbidden {
+            assert!(
+                !run.stdout.contains(value.as_str()),
+                "{format}: stdout leaks {value}:\n{}",
+                run.stdout
+            );
+            assert!(
+                !run.stderr.contains(value.as_str()),
+                "{format}: stderr leaks {value}:\n{}",
+                run.stderr
+            );
+        }
+        assert!(
+            run.stdout.contains("<hidden: changed>"),
+            "{format}:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("token: <hidden>"),
+            "{format}:\n{}",
+            run.stdout
+        );
+    }
+}
