@@ -1,0 +1,198 @@
+//! Agreement with the reference: on many scenarios, the objects `gitops diff` reports as changed
+//! are exactly those `kubectl diff --server-side --force-conflicts` reports (same field manager,
+//! manifests kubectl accepts).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::cli::{temp_tree, Gitops};
+use common::kubectl::{apply_as_gitops, kubectl, kubectl_ok, TestNamespace};
+
+const BASE: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: NS
+  labels: {app: shop}
+  annotations: {owner: team-a}
+data:
+  LOG_LEVEL: info
+  FEATURE: "on"
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: NS}
+stringData: {password: first-value}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: NS
+  labels: {app: api}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: registry.example.com/api:1.0.0
+        env:
+        - {name: MODE, value: production}
+        ports:
+        - {containerPort: 8080, protocol: TCP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: NS}
+spec:
+  selector: {app: api}
+  ports:
+  - {port: 80, targetPort: 8080, protocol: TCP}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader, namespace: NS}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list]
+"#;
+
+struct Scenario {
+    name: &'static str,
+    /// kubectl arguments run after the initial apply (hand-made drift); NS is replaced.
+    drift: &'static [&'static [&'static str]],
+    /// (from, to) replacements that turn BASE into the desired state.
+    edits: &'static [(&'static str, &'static str)],
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario { name: "in sync", drift: &[], edits: &[] },
+    Scenario { name: "image", drift: &[], edits: &[("api:1.0.0", "api:1.1.0")] },
+    Scenario { name: "replica drift", drift: &[&["scale", "deployment/api", "--replicas=4"]], edits: &[] },
+    Scenario {
+        name: "new object",
+        drift: &[],
+        edits: &[(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role",
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: new-sa, namespace: NS}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role",
+        )],
+    },
+    Scenario { name: "data value", drift: &[], edits: &[("LOG_LEVEL: info", "LOG_LEVEL: debug")] },
+    Scenario { name: "label added", drift: &[], edits: &[("labels: {app: shop}", "labels: {app: shop, tier: backend}")] },
+    Scenario { name: "annotation removed", drift: &[], edits: &[("  annotations: {owner: team-a}\n", "")] },
+    Scenario { name: "data key removed", drift: &[], edits: &[("  FEATURE: \"on\"\n", "")] },
+    Scenario { name: "service port", drift: &[], edits: &[("targetPort: 8080", "targetPort: 9090")] },
+    Scenario { name: "secret value", drift: &[], edits: &[("first-value", "second-value")] },
+    Scenario { name: "env added", drift: &[], edits: &[("value: production}", "value: production}\n        - {name: DEBUG, value: \"false\"}")] },
+    Scenario {
+        name: "foreign label is kept",
+        drift: &[&["label", "configmap/settings", "added-by=someone-else"]],
+        edits: &[],
+    },
+    Scenario {
+        name: "edited data and rbac",
+        drift: &[&["patch", "configmap/settings", "--type=merge", "-p", r#"{"data":{"LOG_LEVEL":"trace"}}"#]],
+        edits: &[("verbs: [get, list]", "verbs: [get, list, watch]")],
+    },
+];
+
+/// `apps.v1.Deployment.NS.api` — kubectl diff's file names.
+fn gitops_changed(dir: &std::path::Path) -> BTreeSet<String> {
+    let run = Gitops::new(["diff", "-o", "json", "--exit-zero", "."])
+        .current_dir(dir)
+        .on_cluster()
+        .run();
+    run.expect_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let api = c["apiVersion"].as_str().unwrap().replace('/', ".");
+            let ns = c["namespace"]
+                .as_str()
+                .map(|n| format!(".{n}"))
+                .unwrap_or_default();
+            format!(
+                "{api}.{}{ns}.{}",
+                c["kind"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn kubectl_changed(dir: &std::path::Path) -> BTreeSet<String> {
+    let path = dir.to_str().unwrap();
+    let run = kubectl(
+        &[
+            "diff",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=gitops",
+            "-R",
+            "-f",
+            path,
+        ],
+        None,
+    );
+    assert!(
+        run.code == 0 || run.code == 1,
+        "kubectl diff failed: {}",
+        run.stderr
+    );
+    run.stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("diff -u -N "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|live| live.rsplit('/').next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn gitops_and_kubectl_report_the_same_changed_objects() {
+    let mut disagreements = Vec::new();
+    for scenario in SCENARIOS {
+        let ns = TestNamespace::new("agree");
+        apply_as_gitops(&BASE.replace("NS", &ns.name));
+        for args in scenario.drift {
+            let mut full = vec!["-n", ns.name.as_str()];
+            full.extend_from_slice(args);
+            kubectl_ok(&full, None);
+        }
+        let mut desired = BASE.to_owned();
+        for (from, to) in scenario.edits {
+            assert!(
+                desired.contains(from),
+                "{}: edit {from:?} does not apply",
+                scenario.name
+            );
+            desired = desired.replace(from, to);
+        }
+        let repo = temp_tree(&[("app.yaml", &desired.replace("NS", &ns.name))]);
+        let ours = gitops_changed(repo.path());
+        let theirs = kubectl_changed(repo.path());
+        if ours != theirs {
+            disagreements.push(format!(
+                "{}: gitops {ours:?}, kubectl {theirs:?}",
+                scenario.name
+            ));
+        }
+        if scenario.name == "in sync" {
+            assert!(ours.is_empty(), "in sync must have no changes: {ours:?}");
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "disagreements:\n{}",
+        disagreements.join("\n")
+    );
+}
