@@ -93,6 +93,9 @@ pub struct DiffArgs {
     /// Most API requests in flight at once
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+    /// Dry-run every object on the server, also those the plan can prove unchanged
+    #[arg(long)]
+    pub full_dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! Agreement with the reference: on many scenarios, the objects `gitops diff` reports as changed
 //! are exactly those `kubectl diff --server-side --force-conflicts` reports (same field manager,
-//! manifests kubectl accepts).
+//! manifests kubectl accepts), and the plan with the dry-run shortcut equals the plan that
+//! dry-runs every object.
 
 mod common;
 
@@ -97,20 +98,32 @@ const SCENARIOS: &[Scenario] = &[
         edits: &[],
     },
     Scenario {
+        name: "another manager took a field",
+        drift: &[&["patch", "deployment/api", "--type=merge", "--field-manager=someone", "-p", r#"{"metadata":{"labels":{"app":"taken"}}}"#]],
+        edits: &[],
+    },
+    Scenario {
+        name: "another manager set the same value",
+        drift: &[&["patch", "configmap/settings", "--type=merge", "--field-manager=someone", "-p", r#"{"data":{"LOG_LEVEL":"info"}}"#]],
+        edits: &[],
+    },
+    Scenario {
         name: "edited data and rbac",
         drift: &[&["patch", "configmap/settings", "--type=merge", "-p", r#"{"data":{"LOG_LEVEL":"trace"}}"#]],
         edits: &[("verbs: [get, list]", "verbs: [get, list, watch]")],
     },
 ];
 
-/// `apps.v1.Deployment.NS.api` — kubectl diff's file names.
-fn gitops_changed(dir: &std::path::Path) -> BTreeSet<String> {
-    let run = Gitops::new(["diff", "-o", "json", "--exit-zero", "."])
-        .current_dir(dir)
-        .on_cluster()
-        .run();
+fn gitops_plan(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["diff", "-o", "json", "--exit-zero", "."];
+    args.extend_from_slice(extra);
+    let run = Gitops::new(args).current_dir(dir).on_cluster().run();
     run.expect_code(0);
-    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// `apps.v1.Deployment.NS.api` — kubectl diff's file names.
+fn gitops_changed(plan: &serde_json::Value) -> BTreeSet<String> {
     plan["changes"]
         .as_array()
         .unwrap()
@@ -178,7 +191,15 @@ fn gitops_and_kubectl_report_the_same_changed_objects() {
             desired = desired.replace(from, to);
         }
         let repo = temp_tree(&[("app.yaml", &desired.replace("NS", &ns.name))]);
-        let ours = gitops_changed(repo.path());
+        let plan = gitops_plan(repo.path(), &[]);
+        // The dry-run shortcut must never change a plan: compare with dry-running everything.
+        let full = gitops_plan(repo.path(), &["--full-dry-run"]);
+        assert_eq!(
+            plan, full,
+            "{}: the shortcut changed the plan",
+            scenario.name
+        );
+        let ours = gitops_changed(&plan);
         let theirs = kubectl_changed(repo.path());
         if ours != theirs {
             disagreements.push(format!(

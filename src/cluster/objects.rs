@@ -76,3 +76,38 @@ pub async fn apply(
             ClusterError::from_kube(e, &cluster.server, operation)
         })
 }
+
+/// Every object of a resource in a namespace (or cluster-wide), page by page.
+pub async fn list(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+) -> Result<Vec<Value>, ClusterError> {
+    let api = api(cluster, info, namespace);
+    let mut objects = Vec::new();
+    let mut params = kube::api::ListParams::default().limit(500);
+    loop {
+        let page = api.list(&params).await.map_err(|e| {
+            let what = match namespace {
+                Some(ns) => format!(
+                    "{} {} in namespace {ns}",
+                    info.resource.api_version, info.resource.plural
+                ),
+                None => format!("{} {}", info.resource.api_version, info.resource.plural),
+            };
+            ClusterError::from_kube(e, &cluster.server, Operation::new("list", what))
+        })?;
+        let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+        objects.extend(page.items.into_iter().map(|item| {
+            let mut value = to_value(item);
+            // List items carry no apiVersion/kind; give them back for uniform handling.
+            value["apiVersion"] = Value::String(info.resource.api_version.clone());
+            value["kind"] = Value::String(info.resource.kind.clone());
+            value
+        }));
+        match next {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(objects),
+        }
+    }
+}

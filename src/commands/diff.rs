@@ -86,6 +86,7 @@ fn plan_request(
         create_namespace,
         ignore,
         concurrency: usize::from(args.concurrency),
+        shortcut: !args.full_dry_run,
     }
 }
 

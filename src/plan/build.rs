@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::defaults::fill_native_defaults;
 use super::normalize::{matching_rules, normalize};
+use super::shortcut::apply_is_noop;
 use super::textdiff::unified;
 use super::{Action, Change, Plan};
 use crate::cluster::{objects, Cluster, ClusterError, Discovery, ResourceInfo};
@@ -35,7 +36,16 @@ pub struct PlanRequest {
     pub ignore: Vec<IgnoreRule>,
     /// Most requests in flight at once.
     pub concurrency: usize,
+    /// Skip the dry-run where it provably changes nothing (see `shortcut`); off only to
+    /// compare the shortcut with full dry-runs.
+    pub shortcut: bool,
 }
+
+/// From this many objects of one kind in one namespace on, one LIST replaces their GETs.
+const LIST_THRESHOLD: usize = 4;
+
+/// Objects of one resource in one namespace.
+type GroupKey = (String, String, Option<String>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -233,31 +243,36 @@ async fn plan_objects(
     missing_namespaces: &HashSet<String>,
     request: &PlanRequest,
 ) -> Result<Vec<Change>, PlanError> {
+    let skip_reasons: Vec<Option<String>> = prepared
+        .iter()
+        .map(|item| skip_reason(item, missing_namespaces))
+        .collect();
+    let mut listed =
+        list_crowded_groups(cluster, &prepared, &skip_reasons, request.concurrency).await?;
+    let proven = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let permits = Arc::new(Semaphore::new(request.concurrency.max(1)));
     let ignore: Arc<[IgnoreRule]> = request.ignore.clone().into();
     let mut tasks = JoinSet::new();
     let count = prepared.len();
-    for (index, item) in prepared.into_iter().enumerate() {
-        let skip_reason = if item.info.pending_crd {
-            Some(format!(
-                "its CRD is created by this plan ({})",
-                item.info.resource.plural
-            ))
-        } else {
-            item.namespace
-                .as_ref()
-                .filter(|ns| missing_namespaces.contains(*ns))
-                .map(|ns| format!("its namespace {ns} is created by this plan"))
-        };
+    for (index, (item, skip)) in prepared.into_iter().zip(skip_reasons).enumerate() {
+        let known_live = listed
+            .get_mut(&group_key(&item))
+            .map(|objects| objects.remove(&item.name));
         let (cluster, permits, ignore) = (cluster.clone(), permits.clone(), ignore.clone());
+        let shortcut = request.shortcut.then(|| proven.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let label = item.label();
-            (
-                index,
-                plan_one(&cluster, item, &ignore, skip_reason).await,
-                label,
+            let result = plan_one(
+                &cluster,
+                item,
+                &ignore,
+                skip,
+                known_live,
+                shortcut.as_deref(),
             )
+            .await;
+            (index, result, label)
         });
     }
     let mut changes: Vec<Option<Change>> = vec![None; count];
@@ -278,21 +293,108 @@ async fn plan_objects(
         failures.sort();
         return Err(PlanError::Objects(failures));
     }
+    log::verbose(&format!(
+        "target {}: {count} objects planned, {} of them proven unchanged without a dry-run, {} kinds listed instead of fetched one by one",
+        request.target,
+        proven.load(std::sync::atomic::Ordering::Relaxed),
+        listed.len()
+    ));
     Ok(changes.into_iter().flatten().collect())
 }
 
+/// Why an object cannot be dry-run yet: its namespace or its CRD is created by this plan.
+fn skip_reason(item: &Prepared, missing_namespaces: &HashSet<String>) -> Option<String> {
+    if item.info.pending_crd {
+        return Some(format!(
+            "its CRD is created by this plan ({})",
+            item.info.resource.plural
+        ));
+    }
+    item.namespace
+        .as_ref()
+        .filter(|ns| missing_namespaces.contains(*ns))
+        .map(|ns| format!("its namespace {ns} is created by this plan"))
+}
+
+fn group_key(item: &Prepared) -> GroupKey {
+    (
+        item.info.resource.api_version.clone(),
+        item.info.resource.kind.clone(),
+        item.namespace.clone(),
+    )
+}
+
+/// Lists the live objects of every resource/namespace that holds many planned objects.
+async fn list_crowded_groups(
+    cluster: &Cluster,
+    prepared: &[Prepared],
+    skip_reasons: &[Option<String>],
+    concurrency: usize,
+) -> Result<
+    std::collections::HashMap<GroupKey, std::collections::HashMap<String, Value>>,
+    ClusterError,
+> {
+    let mut sizes: std::collections::HashMap<GroupKey, (usize, &ResourceInfo)> = Default::default();
+    for (item, skip) in prepared.iter().zip(skip_reasons) {
+        if skip.is_none() {
+            sizes.entry(group_key(item)).or_insert((0, &item.info)).0 += 1;
+        }
+    }
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (key, (size, info)) in sizes {
+        if size < LIST_THRESHOLD {
+            continue;
+        }
+        let (cluster, info, permits) = (cluster.clone(), info.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let objects = objects::list(&cluster, &info, key.2.as_deref()).await;
+            (key, objects)
+        });
+    }
+    let mut listed = std::collections::HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (key, objects) =
+            joined.map_err(|e| ClusterError::Config(format!("planning stopped: {e}")))?;
+        let by_name = objects?
+            .into_iter()
+            .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?.to_owned(), o)))
+            .collect();
+        listed.insert(key, by_name);
+    }
+    Ok(listed)
+}
+
+/// `known_live`: the live object from a LIST (Some(None) when the list did not have it).
 async fn plan_one(
     cluster: &Cluster,
     item: Prepared,
     ignore: &[IgnoreRule],
     skip_reason: Option<String>,
+    known_live: Option<Option<Value>>,
+    shortcut: Option<&std::sync::atomic::AtomicUsize>,
 ) -> Result<Change, ClusterError> {
     let ns = item.namespace.as_deref();
-    let (live, predicted) = match &skip_reason {
-        Some(_) => (None, item.desired.clone()),
-        None => {
-            let live = objects::get(cluster, &item.info, ns, &item.name).await?;
-            let predicted = objects::apply(
+    let live = match (&skip_reason, known_live) {
+        (Some(_), _) => None,
+        (None, Some(known)) => known,
+        (None, None) => objects::get(cluster, &item.info, ns, &item.name).await?,
+    };
+    let noop = shortcut.is_some()
+        && live
+            .as_ref()
+            .is_some_and(|l| apply_is_noop(&item.desired, l, objects::FIELD_MANAGER));
+    if let (true, Some(proven)) = (noop, shortcut) {
+        proven.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    let predicted = if noop {
+        None
+    } else if skip_reason.is_some() {
+        Some(item.desired.clone())
+    } else {
+        Some(
+            objects::apply(
                 cluster,
                 &item.info,
                 ns,
@@ -301,19 +403,19 @@ async fn plan_one(
                 true,
                 true,
             )
-            .await?;
-            (live, predicted)
-        }
+            .await?,
+        )
     };
     let rules = matching_rules(ignore, &item.desired);
     let owners = live
         .as_ref()
         .and_then(|l| l.pointer("/metadata/managedFields"));
-    let (action, mut old, mut new) = match &live {
-        None => (Action::Create, None, normalize(&item.desired, &rules, None)),
-        Some(live) => {
+    let (action, mut old, mut new) = match (&live, &predicted) {
+        (Some(_), None) => (Action::Unchanged, None, Value::Null),
+        (None, _) => (Action::Create, None, normalize(&item.desired, &rules, None)),
+        (Some(live), Some(predicted)) => {
             let old = normalize(live, &rules, owners);
-            let new = normalize(&predicted, &rules, owners);
+            let new = normalize(predicted, &rules, owners);
             let action = if old == new {
                 Action::Unchanged
             } else {
@@ -322,10 +424,12 @@ async fn plan_one(
             (action, Some(old), new)
         }
     };
-    mask::mask_secret_pair(old.as_mut(), Some(&mut new));
     let diff = match action {
         Action::Unchanged => String::new(),
-        _ => unified(old.as_ref(), Some(&new)),
+        _ => {
+            mask::mask_secret_pair(old.as_mut(), Some(&mut new));
+            unified(old.as_ref(), Some(&new))
+        }
     };
     Ok(Change {
         action,

@@ -6,6 +6,7 @@
 mod build;
 pub mod defaults;
 pub mod normalize;
+pub mod shortcut;
 pub mod textdiff;
 
 use serde_json::Value;
