@@ -5,6 +5,7 @@
 //!    holds it, and forcing takes nothing from anyone),
 //! 2. `gitops` owns nothing that `desired` lacks (so nothing would be removed), and
 //! 3. every value of `desired` equals the live value.
+//!
 //! Fields nobody asked for (defaults, other managers' fields) are untouched by the apply.
 //! Where a list or map is atomic (owned as one leaf), its desired and live values must be equal
 //! as a whole, since the apply would replace it. Anything this check cannot prove goes to the
