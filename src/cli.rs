@@ -68,6 +68,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Plan against the live cluster and print it (exit 2 when something would change)
     Diff(DiffArgs),
+    /// Plan, apply with server-side apply, prune, and wait until healthy (exit 3 when not in time)
+    Apply(ApplyArgs),
     /// List the targets of gitops.yaml (for CI matrix fan-out)
     Targets(TargetsArgs),
     /// Version of gitops and of the renderers it found
@@ -96,6 +98,46 @@ pub struct DiffArgs {
     /// Dry-run every object on the server, also those the plan can prove unchanged
     #[arg(long)]
     pub full_dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Directory or file to apply; `-` reads stdin (default: the targets of gitops.yaml)
+    pub path: Option<String>,
+    /// Delete objects of the inventory that are no longer rendered (default)
+    #[arg(long, overrides_with = "no_prune")]
+    pub prune: bool,
+    /// Leave objects that are no longer rendered in the cluster
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Wait until every object is healthy (default)
+    #[arg(long, overrides_with = "no_wait")]
+    pub wait: bool,
+    /// Do not wait for health (CRDs are still awaited before their custom resources)
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long to wait for health, e.g. 90s or 5m (default: the target's timeout, else 5m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Server dry-run of the whole apply: print the plan, persist nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take fields that another field manager owns
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Allow an empty render to delete every object of a non-empty inventory
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Create the target's namespace when it does not exist
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Most API requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration(text)
 }
 
 #[derive(Debug, Args)]

@@ -4,11 +4,13 @@
 //! cli → config/target → source → render (manifests with their origin) → validate + order →
 //! report. See docs/architecture.md.
 
+pub mod apply;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod exit;
+pub mod inventory;
 pub mod kinds;
 pub mod log;
 pub mod mask;

@@ -63,6 +63,13 @@ pub fn verbose(message: &str) {
     }
 }
 
+/// Progress of a run (what was written, what is awaited); hidden by `-q`.
+pub fn info(message: &str) {
+    if LEVEL.load(Ordering::Relaxed) >= NORMAL {
+        eprintln!("{message}");
+    }
+}
+
 /// Something the user should know that does not stop the run; hidden by `-q`.
 pub fn warn(message: &str) {
     if LEVEL.load(Ordering::Relaxed) >= NORMAL {

@@ -8,7 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::cli::{temp_tree, Gitops};
-use common::kubectl::{apply_as_gitops, kubectl, kubectl_ok, TestNamespace};
+use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
+use gitops::inventory::{InventoryRef, PART_OF_LABEL};
 
 const BASE: &str = r#"apiVersion: v1
 kind: ConfigMap
@@ -114,10 +115,30 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-fn gitops_plan(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+/// Runs gitops on `dir` as target `agree` in namespace `ns`.
+fn gitops(ns: &str, dir: &std::path::Path, args: &[&str]) -> common::cli::Run {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--name", "agree", "-n", ns]);
+    Gitops::new(all).current_dir(dir).on_cluster().run()
+}
+
+/// The manifests as gitops sends them: with the target's membership label (for kubectl).
+fn with_membership(manifests: &str, ns: &str) -> String {
+    let id = InventoryRef::for_target("agree", ns).id;
+    gitops::yaml::load_documents(manifests)
+        .unwrap()
+        .into_iter()
+        .map(|mut doc| {
+            doc.value["metadata"]["labels"][PART_OF_LABEL] = serde_json::Value::String(id.clone());
+            format!("---\n{}", gitops::yaml::to_string(&doc.value))
+        })
+        .collect()
+}
+
+fn gitops_plan(ns: &str, dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["diff", "-o", "json", "--exit-zero", "."];
     args.extend_from_slice(extra);
-    let run = Gitops::new(args).current_dir(dir).on_cluster().run();
+    let run = gitops(ns, dir, &args);
     run.expect_code(0);
     serde_json::from_str(&run.stdout).unwrap()
 }
@@ -175,7 +196,8 @@ fn gitops_and_kubectl_report_the_same_changed_objects() {
     let mut disagreements = Vec::new();
     for scenario in SCENARIOS {
         let ns = TestNamespace::new("agree");
-        apply_as_gitops(&BASE.replace("NS", &ns.name));
+        let base = temp_tree(&[("app.yaml", &BASE.replace("NS", &ns.name))]);
+        gitops(&ns.name, base.path(), &["apply", ".", "--no-wait"]).expect_code(0);
         for args in scenario.drift {
             let mut full = vec!["-n", ns.name.as_str()];
             full.extend_from_slice(args);
@@ -190,17 +212,19 @@ fn gitops_and_kubectl_report_the_same_changed_objects() {
             );
             desired = desired.replace(from, to);
         }
-        let repo = temp_tree(&[("app.yaml", &desired.replace("NS", &ns.name))]);
-        let plan = gitops_plan(repo.path(), &[]);
+        let desired = desired.replace("NS", &ns.name);
+        let repo = temp_tree(&[("app.yaml", &desired)]);
+        let plan = gitops_plan(&ns.name, repo.path(), &[]);
         // The dry-run shortcut must never change a plan: compare with dry-running everything.
-        let full = gitops_plan(repo.path(), &["--full-dry-run"]);
+        let full = gitops_plan(&ns.name, repo.path(), &["--full-dry-run"]);
         assert_eq!(
             plan, full,
             "{}: the shortcut changed the plan",
             scenario.name
         );
         let ours = gitops_changed(&plan);
-        let theirs = kubectl_changed(repo.path());
+        let for_kubectl = temp_tree(&[("app.yaml", &with_membership(&desired, &ns.name))]);
+        let theirs = kubectl_changed(for_kubectl.path());
         if ours != theirs {
             disagreements.push(format!(
                 "{}: gitops {ours:?}, kubectl {theirs:?}",

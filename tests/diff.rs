@@ -3,7 +3,7 @@
 mod common;
 
 use common::cli::{temp_tree, Gitops, Run};
-use common::kubectl::{apply_as_gitops, kubectl_ok, TestNamespace};
+use common::kubectl::{kubectl_ok, TestNamespace};
 use serde_json::Value;
 
 /// A web app as people write it: ports without `protocol`.
@@ -51,20 +51,27 @@ spec:
     )
 }
 
-/// What a previous `gitops apply` sent: the same objects with the protocol filled in.
-fn as_applied(manifests: &str) -> String {
-    manifests
-        .replace(
-            "- containerPort: 8080",
-            "- containerPort: 8080\n          protocol: TCP",
-        )
-        .replace("targetPort: 8080", "targetPort: 8080\n    protocol: TCP")
+/// `gitops apply` of `manifests` as target `app` in the test namespace.
+fn apply(ns: &TestNamespace, manifests: &str) {
+    let dir = temp_tree(&[("app.yaml", manifests)]);
+    Gitops::new(["apply", ".", "--no-wait", "--name", "app", "-n", &ns.name])
+        .current_dir(dir.path())
+        .on_cluster()
+        .run()
+        .expect_code(0);
 }
 
-fn diff_json(dir: &std::path::Path, extra: &[&str]) -> (Run, Value) {
-    let mut args = vec!["diff", "-o", "json", "."];
+/// `gitops diff` of the repository `dir` as target `app` in the test namespace.
+fn gitops_diff(ns: &TestNamespace, dir: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec!["diff", ".", "--name", "app", "-n", &ns.name];
     args.extend_from_slice(extra);
-    let run = Gitops::new(args).current_dir(dir).on_cluster().run();
+    Gitops::new(args).current_dir(dir).on_cluster().run()
+}
+
+fn diff_json(ns: &TestNamespace, dir: &std::path::Path, extra: &[&str]) -> (Run, Value) {
+    let mut args = vec!["-o", "json"];
+    args.extend_from_slice(extra);
+    let run = gitops_diff(ns, dir, &args);
     let value = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     (run, value)
 }
@@ -78,15 +85,12 @@ fn summary(plan: &Value) -> [u64; 4] {
 fn in_sync_exits_0_and_ports_without_protocol_plan_cleanly() {
     let ns = TestNamespace::new("diff-sync");
     let manifests = web_app(&ns.name, "nginx:1.25", 2);
-    apply_as_gitops(&as_applied(&manifests));
+    apply(&ns, &manifests);
     let repo = temp_tree(&[("app.yaml", &manifests)]);
-    let (run, plan) = diff_json(repo.path(), &[]);
+    let (run, plan) = diff_json(&ns, repo.path(), &[]);
     run.expect_code(0);
     assert_eq!(summary(&plan), [0, 0, 0, 3], "{}", run.stdout);
-    let text = Gitops::new(["diff", "."])
-        .current_dir(repo.path())
-        .on_cluster()
-        .run();
+    let text = gitops_diff(&ns, repo.path(), &[]);
     text.expect_code(0);
     assert_eq!(
         text.stdout,
@@ -97,9 +101,9 @@ fn in_sync_exits_0_and_ports_without_protocol_plan_cleanly() {
 #[test]
 fn a_changed_image_is_exactly_one_update() {
     let ns = TestNamespace::new("diff-image");
-    apply_as_gitops(&as_applied(&web_app(&ns.name, "nginx:1.25", 2)));
+    apply(&ns, &web_app(&ns.name, "nginx:1.25", 2));
     let repo = temp_tree(&[("app.yaml", &web_app(&ns.name, "nginx:1.26", 2))]);
-    let (run, plan) = diff_json(repo.path(), &[]);
+    let (run, plan) = diff_json(&ns, repo.path(), &[]);
     run.expect_code(2);
     assert_eq!(summary(&plan), [0, 1, 0, 2], "{}", run.stdout);
     let change = &plan["changes"][0];
@@ -118,10 +122,7 @@ fn a_changed_image_is_exactly_one_update() {
         "only the image changes:\n{diff}"
     );
 
-    let text = Gitops::new(["diff", "."])
-        .current_dir(repo.path())
-        .on_cluster()
-        .run();
+    let text = gitops_diff(&ns, repo.path(), &[]);
     text.expect_code(2);
     assert!(
         text.stdout
@@ -132,10 +133,7 @@ fn a_changed_image_is_exactly_one_update() {
     assert!(text
         .stdout
         .ends_with("Plan: 0 to create, 1 to update, 0 to delete, 2 unchanged.\n"));
-    let zero = Gitops::new(["diff", ".", "--exit-zero"])
-        .current_dir(repo.path())
-        .on_cluster()
-        .run();
+    let zero = gitops_diff(&ns, repo.path(), &["--exit-zero"]);
     zero.expect_code(0);
 }
 
@@ -143,7 +141,7 @@ fn a_changed_image_is_exactly_one_update() {
 fn hand_made_drift_is_shown() {
     let ns = TestNamespace::new("diff-drift");
     let manifests = web_app(&ns.name, "nginx:1.25", 2);
-    apply_as_gitops(&as_applied(&manifests));
+    apply(&ns, &manifests);
     let repo = temp_tree(&[("app.yaml", &manifests)]);
     kubectl_ok(
         &["-n", &ns.name, "scale", "deployment/web", "--replicas=5"],
@@ -172,7 +170,7 @@ fn hand_made_drift_is_shown() {
         ],
         None,
     );
-    let (run, plan) = diff_json(repo.path(), &[]);
+    let (run, plan) = diff_json(&ns, repo.path(), &[]);
     run.expect_code(2);
     assert_eq!(summary(&plan), [0, 2, 0, 1], "{}", run.stdout);
     let diffs: Vec<&str> = plan["changes"]
@@ -232,7 +230,11 @@ data: {{a: b}}
 "#
     );
     let repo = temp_tree(&[("all.yaml", &manifests)]);
-    let (run, plan) = diff_json(repo.path(), &[]);
+    let run = Gitops::new(["diff", "-o", "json", "."])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     run.expect_code(2);
     assert_eq!(summary(&plan), [4, 0, 0, 0], "{}", run.stdout);
     let kinds: Vec<&str> = plan["changes"]
@@ -262,7 +264,7 @@ data: {{a: b}}
 fn ignore_differences_hide_fields_of_other_managers() {
     let ns = TestNamespace::new("diff-ignore");
     let manifests = web_app(&ns.name, "nginx:1.25", 2);
-    apply_as_gitops(&as_applied(&manifests));
+    apply(&ns, &manifests);
     // An autoscaler takes over replicas.
     kubectl_ok(
         &[
@@ -278,7 +280,7 @@ fn ignore_differences_hide_fields_of_other_managers() {
         None,
     );
     let repo = temp_tree(&[("app.yaml", &manifests)]);
-    let (run, _) = diff_json(repo.path(), &[]);
+    let (run, _) = diff_json(&ns, repo.path(), &[]);
     run.expect_code(2);
 
     for rule in [
@@ -287,10 +289,7 @@ fn ignore_differences_hide_fields_of_other_managers() {
     ] {
         let config = format!("ignoreDifferences:\n  - {rule}\n");
         std::fs::write(repo.path().join("gitops.yaml"), config).unwrap();
-        let run = Gitops::new(["diff", "app.yaml", "--config", "gitops.yaml"])
-            .current_dir(repo.path())
-            .on_cluster()
-            .run();
+        let run = gitops_diff(&ns, repo.path(), &["--config", "gitops.yaml"]);
         run.expect_code(0);
     }
 }
@@ -299,10 +298,7 @@ fn ignore_differences_hide_fields_of_other_managers() {
 fn a_forbidden_user_gets_exit_1_naming_the_verb() {
     let ns = TestNamespace::new("diff-forbidden");
     let repo = temp_tree(&[("app.yaml", &web_app(&ns.name, "nginx:1.25", 1))]);
-    let run = Gitops::new(["diff", ".", "--context", "unprivileged"])
-        .current_dir(repo.path())
-        .on_cluster()
-        .run();
+    let run = gitops_diff(&ns, repo.path(), &["--context", "unprivileged"]);
     run.expect_code(1);
     assert!(run.stderr.contains("forbidden"), "{}", run.stderr);
     assert!(
@@ -396,17 +392,14 @@ fn secret_values_never_leak_from_any_output() {
         "new-pa55word-value",
         "same-token-value",
     );
-    apply_as_gitops(&secret(old_password, token));
+    apply(&ns, &secret(old_password, token));
     let repo = temp_tree(&[("secret.yaml", &secret(new_password, token))]);
     let forbidden: Vec<String> = [old_password, new_password, token]
         .iter()
         .flat_map(|v| [v.to_string(), gitops::mask::base64(v.as_bytes())])
         .collect();
     for format in ["text", "json", "markdown"] {
-        let run = Gitops::new(["diff", ".", "-v", "-o", format])
-            .current_dir(repo.path())
-            .on_cluster()
-            .run();
+        let run = gitops_diff(&ns, repo.path(), &["-v", "-o", format]);
         run.expect_code(2);
         for value in &forbidden {
             assert!(

@@ -111,3 +111,21 @@ pub async fn list(
         }
     }
 }
+
+/// Deletes an object (background propagation); an object already gone is fine.
+pub async fn delete(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<(), ClusterError> {
+    let params = kube::api::DeleteParams::background();
+    match api(cluster, info, namespace).delete(name, &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => {
+            let operation = Operation::new("delete", describe(info, namespace, name));
+            Err(ClusterError::from_kube(e, &cluster.server, operation))
+        }
+    }
+}

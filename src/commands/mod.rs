@@ -1,6 +1,8 @@
 //! Glue from parsed arguments to the stages, one module per command.
 
+mod apply;
 mod diff;
+mod planning;
 mod render;
 mod targets;
 mod version;
@@ -14,6 +16,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Render(args) => render::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),
+        Command::Apply(args) => apply::run(&cli.global, args),
         Command::Targets(args) => targets::run(&cli.global, args),
         Command::Version => version::run(&cli.global),
     }

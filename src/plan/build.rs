@@ -16,11 +16,13 @@ use tokio::task::JoinSet;
 
 use super::defaults::fill_native_defaults;
 use super::normalize::{matching_rules, normalize};
+use super::prune::plan_deletes;
 use super::shortcut::apply_is_noop;
 use super::textdiff::unified;
 use super::{Action, Change, Plan};
 use crate::cluster::{objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::config::IgnoreRule;
+use crate::inventory::{self, InventoryError, InventoryRef, Member, PART_OF_LABEL};
 use crate::render::{Manifest, Origin};
 use crate::{log, mask};
 
@@ -39,6 +41,10 @@ pub struct PlanRequest {
     /// Skip the dry-run where it provably changes nothing (see `shortcut`); off only to
     /// compare the shortcut with full dry-runs.
     pub shortcut: bool,
+    /// The target's inventory: members get its label; members no longer rendered are deleted.
+    pub inventory: InventoryRef,
+    /// Plan deletes (prune); off leaves stale members alone and lists them as kept.
+    pub prune: bool,
 }
 
 /// From this many objects of one kind in one namespace on, one LIST replaces their GETs.
@@ -55,6 +61,8 @@ pub enum PlanError {
     MissingNamespaces(Vec<String>),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
     #[error("{} object(s) could not be planned:\n{}", .0.len(), bullets(.0))]
     Objects(Vec<String>),
 }
@@ -88,10 +96,16 @@ impl Prepared {
 
 /// Plans one target against the cluster.
 pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, PlanError> {
+    let inventory = inventory::read(cluster, &request.inventory).await?;
+    let members = inventory
+        .as_ref()
+        .map(|i| i.members.clone())
+        .unwrap_or_default();
     let api_versions: BTreeSet<String> = request
         .manifests
         .iter()
         .filter_map(|m| m.api_version().map(str::to_owned))
+        .chain(members.iter().map(Member::api_version))
         .collect();
     let mut discovery = Discovery::run(cluster, api_versions).await?;
     discovery.add_render_crds(&request.manifests);
@@ -111,6 +125,10 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         if missing.contains(ns) && !created.contains(ns) {
             prepared.insert(0, namespace_object(ns));
         }
+    }
+    for item in &mut prepared {
+        item.desired["metadata"]["labels"][PART_OF_LABEL] =
+            Value::String(request.inventory.id.clone());
     }
     let created: HashSet<String> = created
         .into_iter()
@@ -132,11 +150,35 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         return Err(PlanError::MissingNamespaces(orphans));
     }
 
-    let changes = plan_objects(cluster, prepared, &missing, &request).await?;
+    let mut changes = plan_objects(cluster, prepared, &missing, &request).await?;
+    let rendered: Vec<Member> = changes.iter().map(Change::member).collect();
+    let stale: Vec<Member> = members
+        .into_iter()
+        .filter(|m| !rendered.iter().any(|r| r.same_object(m)))
+        .collect();
+    let mut kept = Vec::new();
+    if request.prune {
+        let (deletes, blocked) =
+            plan_deletes(cluster, &discovery, &request.inventory, stale).await?;
+        changes.extend(deletes);
+        kept = blocked;
+    } else {
+        kept.extend(stale.iter().map(|m| {
+            format!(
+                "{} {} {}: no longer in Git, kept because pruning is off",
+                m.api_version(),
+                m.kind,
+                m.name
+            )
+        }));
+    }
     Ok(Plan {
         target: request.target,
         revision: request.revision,
         changes,
+        inventory_ref: request.inventory,
+        inventory,
+        kept,
     })
 }
 

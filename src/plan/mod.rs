@@ -6,6 +6,7 @@
 mod build;
 pub mod defaults;
 pub mod normalize;
+pub mod prune;
 pub mod shortcut;
 pub mod textdiff;
 
@@ -14,6 +15,7 @@ use serde_json::Value;
 pub use build::{build, PlanError, PlanRequest};
 
 use crate::cluster::ResourceInfo;
+use crate::inventory::{Inventory, InventoryRef, Member};
 use crate::render::Origin;
 
 /// What a change does to one object.
@@ -64,6 +66,17 @@ pub struct Change {
 }
 
 impl Change {
+    /// How the inventory lists this object.
+    pub fn member(&self) -> Member {
+        Member {
+            group: self.resource.resource.group.clone(),
+            version: self.resource.resource.version.clone(),
+            kind: self.resource.resource.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+
     /// `apps/v1 Deployment shop/web`.
     pub fn describe(&self) -> String {
         crate::cluster::objects::describe(&self.resource, self.namespace.as_deref(), &self.name)
@@ -90,7 +103,13 @@ impl Summary {
 pub struct Plan {
     pub target: String,
     pub revision: String,
+    /// Creates, updates and unchanged objects in apply order, then deletes.
     pub changes: Vec<Change>,
+    /// Where the target's inventory lives, and what it held when planning (None: never applied).
+    pub inventory_ref: InventoryRef,
+    pub inventory: Option<Inventory>,
+    /// Objects no longer rendered that stay, with why (prune disabled, label missing).
+    pub kept: Vec<String>,
 }
 
 impl Plan {

@@ -64,7 +64,7 @@ fn collect_files(
         if meta.is_dir() {
             reject_nested_app(root, &path)?;
             collect_files(root, &path, visited, files)?;
-        } else if has_extension(&path, &["yaml", "yml", "json"]) {
+        } else if has_extension(&path, &["yaml", "yml", "json"]) && !is_config_file(&path) {
             files.push(path);
         }
     }
@@ -86,6 +86,12 @@ fn reject_nested_app(root: &Path, dir: &Path) -> Result<(), RenderError> {
         kind,
         root: display_path(root),
     })
+}
+
+/// gitops.yaml configures gitops; it is not a manifest, also when it sits in a target's directory.
+fn is_config_file(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n == crate::config::FILE_NAME)
 }
 
 fn has_extension(path: &Path, extensions: &[&str]) -> bool {

@@ -44,21 +44,6 @@ pub fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
     run.stdout
 }
 
-/// Server-side apply as gitops would have done it (field manager `gitops`).
-#[track_caller]
-pub fn apply_as_gitops(yaml: &str) {
-    kubectl_ok(
-        &[
-            "apply",
-            "--server-side",
-            "--field-manager=gitops",
-            "-f",
-            "-",
-        ],
-        Some(yaml),
-    );
-}
-
 /// A namespace for one test, deleted (in the background) when dropped.
 pub struct TestNamespace {
     pub name: String,

@@ -1,0 +1,205 @@
+//! Health per kind (SPEC.md, Apply): is a live object ready, still progressing, or failed?
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    /// Still converging; the text says what is missing ("1/3 replicas available").
+    Progressing(String),
+    /// Will not converge by waiting (ProgressDeadlineExceeded, a failed Job).
+    Failed(String),
+}
+
+fn int(object: &Value, pointer: &str) -> i64 {
+    object.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// The condition of `kind`: (status, reason, message).
+fn condition<'a>(object: &'a Value, kind: &str) -> Option<(&'a str, &'a str, &'a str)> {
+    object
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+        .map(|c| {
+            let text = |key: &str| c.get(key).and_then(Value::as_str).unwrap_or("");
+            (text("status"), text("reason"), text("message"))
+        })
+}
+
+/// The controller has seen the latest spec.
+fn observed(object: &Value) -> bool {
+    let generation = int(object, "/metadata/generation");
+    object
+        .pointer("/status/observedGeneration")
+        .and_then(Value::as_i64)
+        .unwrap_or(-1)
+        >= generation
+}
+
+pub fn assess(group: &str, kind: &str, object: &Value) -> Health {
+    match (group, kind) {
+        ("apps" | "extensions", "Deployment") => deployment(object),
+        ("apps", "StatefulSet") => stateful_set(object),
+        ("apps" | "extensions", "DaemonSet") => daemon_set(object),
+        ("batch", "Job") => job(object),
+        ("", "PersistentVolumeClaim") => {
+            match object.pointer("/status/phase").and_then(Value::as_str) {
+                Some("Bound") => Health::Healthy,
+                phase => Health::Progressing(format!("phase {}", phase.unwrap_or("unknown"))),
+            }
+        }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            match condition(object, "Established") {
+                Some(("True", _, _)) => Health::Healthy,
+                _ => Health::Progressing("not established yet".into()),
+            }
+        }
+        _ => match condition(object, "Ready") {
+            None | Some(("True", _, _)) => Health::Healthy,
+            Some((_, reason, message)) => Health::Progressing(
+                format!("Ready is not True: {reason} {message}")
+                    .trim_end()
+                    .to_owned(),
+            ),
+        },
+    }
+}
+
+fn deployment(object: &Value) -> Health {
+    if let Some((_, "ProgressDeadlineExceeded", message)) = condition(object, "Progressing") {
+        return Health::Failed(format!("ProgressDeadlineExceeded: {message}"));
+    }
+    if !observed(object) {
+        return Health::Progressing("the controller has not seen the new spec yet".into());
+    }
+    let desired = object
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let updated = int(object, "/status/updatedReplicas");
+    let available = int(object, "/status/availableReplicas");
+    let total = int(object, "/status/replicas");
+    if updated < desired {
+        Health::Progressing(format!("{updated}/{desired} replicas updated"))
+    } else if total > updated {
+        Health::Progressing(format!(
+            "{} old replicas pending termination",
+            total - updated
+        ))
+    } else if available < desired {
+        Health::Progressing(format!("{available}/{desired} replicas available"))
+    } else {
+        Health::Healthy
+    }
+}
+
+fn stateful_set(object: &Value) -> Health {
+    if !observed(object) {
+        return Health::Progressing("the controller has not seen the new spec yet".into());
+    }
+    let desired = object
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let ready = int(object, "/status/readyReplicas");
+    let updated = int(object, "/status/updatedReplicas");
+    let rolling = object
+        .pointer("/spec/updateStrategy/type")
+        .and_then(Value::as_str)
+        != Some("OnDelete");
+    if ready < desired {
+        Health::Progressing(format!("{ready}/{desired} replicas ready"))
+    } else if rolling && updated < desired {
+        Health::Progressing(format!("{updated}/{desired} replicas updated"))
+    } else {
+        Health::Healthy
+    }
+}
+
+fn daemon_set(object: &Value) -> Health {
+    if !observed(object) {
+        return Health::Progressing("the controller has not seen the new spec yet".into());
+    }
+    let desired = int(object, "/status/desiredNumberScheduled");
+    let available = int(object, "/status/numberAvailable");
+    let updated = int(object, "/status/updatedNumberScheduled");
+    if updated < desired {
+        Health::Progressing(format!("{updated}/{desired} pods updated"))
+    } else if available < desired {
+        Health::Progressing(format!("{available}/{desired} pods available"))
+    } else {
+        Health::Healthy
+    }
+}
+
+fn job(object: &Value) -> Health {
+    if let Some(("True", reason, message)) = condition(object, "Failed") {
+        return Health::Failed(
+            format!("Job failed: {reason} {message}")
+                .trim_end()
+                .to_owned(),
+        );
+    }
+    match condition(object, "Complete") {
+        Some(("True", _, _)) => Health::Healthy,
+        _ => {
+            let succeeded = int(object, "/status/succeeded");
+            let completions = object
+                .pointer("/spec/completions")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            Health::Progressing(format!("{succeeded}/{completions} completions"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deployments() {
+        let ready = json!({"metadata": {"generation": 2}, "spec": {"replicas": 3},
+            "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}});
+        assert_eq!(assess("apps", "Deployment", &ready), Health::Healthy);
+        let mut partial = ready.clone();
+        partial["status"]["availableReplicas"] = json!(1);
+        assert_eq!(
+            assess("apps", "Deployment", &partial),
+            Health::Progressing("1/3 replicas available".into())
+        );
+        let mut stale = ready.clone();
+        stale["status"]["observedGeneration"] = json!(1);
+        assert!(matches!(
+            assess("apps", "Deployment", &stale),
+            Health::Progressing(_)
+        ));
+        let mut stuck = partial.clone();
+        stuck["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "took too long"}]);
+        assert!(
+            matches!(assess("apps", "Deployment", &stuck), Health::Failed(m) if m.contains("ProgressDeadlineExceeded"))
+        );
+    }
+
+    #[test]
+    fn jobs_crds_and_ready_conditions() {
+        let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
+        assert!(matches!(assess("batch", "Job", &failed), Health::Failed(_)));
+        let done = json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}});
+        assert_eq!(assess("batch", "Job", &done), Health::Healthy);
+        let crd = json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}});
+        assert_eq!(
+            assess("apiextensions.k8s.io", "CustomResourceDefinition", &crd),
+            Health::Healthy
+        );
+        let widget = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Waiting"}]}});
+        assert!(matches!(
+            assess("example.com", "Widget", &widget),
+            Health::Progressing(_)
+        ));
+        assert_eq!(assess("", "ConfigMap", &json!({})), Health::Healthy);
+    }
+}

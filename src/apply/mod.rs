@@ -1,0 +1,452 @@
+//! Apply stage: execute a plan — server-side apply by waves and kinds, prune, wait for health,
+//! record the inventory (SPEC.md, Apply and Safety).
+//!
+//! The plan was made with a server-side dry-run of every object, so nothing reaches this stage
+//! unless the whole target rendered, validated and passed the server. Unchanged objects cost no
+//! write at all.
+
+pub mod health;
+mod wait;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::cluster::{objects, Cluster, ClusterError};
+use crate::inventory::{self, HistoryEntry, Inventory, Member};
+use crate::kinds::{self, KindRank};
+use crate::log;
+use crate::plan::{Action, Change, Plan};
+use crate::render::order::WAVE_ANNOTATIONS;
+
+pub use wait::WaitOutcome;
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub wait: bool,
+    pub timeout: Duration,
+    pub force_conflicts: bool,
+    pub allow_empty: bool,
+    pub concurrency: usize,
+    /// Recorded in the history entry.
+    pub user: Option<String>,
+    /// Recorded in the inventory: where the target came from.
+    pub source: serde_json::Value,
+}
+
+/// How an apply ended when every write succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Healthy,
+    /// Objects that did not become healthy in time (or failed), each with why.
+    Unhealthy(Vec<String>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("target {target} rendered no objects, but its inventory lists {members}: refusing to delete everything; pass --allow-empty if that is what you want")]
+    EmptyRender { target: String, members: usize },
+    #[error("target {target}: {} write(s) failed:\n{}\napplied: {}\nnot applied: {}", failed.len(), bullets(failed), summary(applied), summary(not_applied))]
+    Write {
+        target: String,
+        failed: Vec<String>,
+        applied: Vec<String>,
+        not_applied: Vec<String>,
+    },
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("target {target}: everything was applied, but recording the inventory failed: {source}; the next apply records it again")]
+    Inventory {
+        target: String,
+        source: ClusterError,
+    },
+}
+
+fn bullets(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("  - {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn summary(objects: &[String]) -> String {
+    match objects.len() {
+        0 => "nothing".into(),
+        n if n <= 10 => objects.join(", "),
+        n => format!("{}, and {} more", objects[..10].join(", "), n - 10),
+    }
+}
+
+/// The wave of a desired object (validated at render time; 0 when absent).
+fn wave(change: &Change) -> i64 {
+    let annotations = change
+        .desired
+        .as_ref()
+        .and_then(|d| d.pointer("/metadata/annotations"));
+    WAVE_ANNOTATIONS
+        .iter()
+        .find_map(|key| annotations?.get(*key)?.as_str()?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn rank(change: &Change) -> KindRank {
+    kinds::rank(
+        &change.resource.resource.group,
+        &change.resource.resource.kind,
+    )
+}
+
+/// Executes `plan`. Writes the inventory at the end, also when a write failed.
+pub async fn execute(
+    cluster: &Cluster,
+    plan: &Plan,
+    options: &ApplyOptions,
+) -> Result<Outcome, ApplyError> {
+    let started = Instant::now();
+    let deadline = started + options.timeout;
+    let previous = plan.inventory.clone().unwrap_or_default();
+    let rendered = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Delete)
+        .count();
+    if rendered == 0 && !previous.members.is_empty() && !options.allow_empty {
+        return Err(ApplyError::EmptyRender {
+            target: plan.target.clone(),
+            members: previous.members.len(),
+        });
+    }
+    let mut applied = Vec::new();
+    let result = run(cluster, plan, options, deadline, &mut applied).await;
+    let result_name = match &result {
+        Ok(Outcome::Healthy) => "succeeded",
+        Ok(Outcome::Unhealthy(_)) => "unhealthy",
+        Err(_) => "failed",
+    };
+    let inventory = next_inventory(
+        plan,
+        &previous,
+        &applied,
+        result.is_ok(),
+        options,
+        started,
+        result_name,
+    );
+    let recorded = inventory::write(cluster, &plan.inventory_ref, &inventory).await;
+    match (result, recorded) {
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(ApplyError::Inventory {
+            target: plan.target.clone(),
+            source: e,
+        }),
+        (Ok(outcome), Ok(())) => Ok(outcome),
+    }
+}
+
+/// The writes, prunes and waits; `applied` collects every object written or confirmed.
+async fn run(
+    cluster: &Cluster,
+    plan: &Plan,
+    options: &ApplyOptions,
+    deadline: Instant,
+    applied: &mut Vec<Member>,
+) -> Result<Outcome, ApplyError> {
+    // Waves, then kind ranks: each group is written concurrently, groups one after the other.
+    let mut groups: BTreeMap<(i64, KindRank), Vec<&Change>> = BTreeMap::new();
+    for change in plan.changes.iter().filter(|c| c.action != Action::Delete) {
+        groups
+            .entry((wave(change), rank(change)))
+            .or_default()
+            .push(change);
+    }
+    let waves: Vec<i64> = groups
+        .keys()
+        .map(|(w, _)| *w)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for wave_number in waves {
+        let mut wave_objects = Vec::new();
+        for ((w, rank), changes) in groups
+            .range((wave_number, KindRank::Namespace)..=(wave_number, KindRank::CustomResource))
+        {
+            debug_assert_eq!(*w, wave_number);
+            let writes: Vec<&Change> = changes
+                .iter()
+                .copied()
+                .filter(|c| c.action != Action::Unchanged)
+                .collect();
+            applied.extend(
+                changes
+                    .iter()
+                    .filter(|c| c.action == Action::Unchanged)
+                    .map(|c| c.member()),
+            );
+            write_group(cluster, plan, &writes, options, applied).await?;
+            wave_objects.extend(changes.iter().copied());
+            if *rank == KindRank::CustomResourceDefinition {
+                // Custom resources need their CRD established, waiting or not.
+                let crds: Vec<&Change> = changes.to_vec();
+                if let WaitOutcome::Unhealthy(why) =
+                    wait::until_healthy(cluster, &crds, deadline, options.concurrency).await?
+                {
+                    return Ok(Outcome::Unhealthy(why));
+                }
+            }
+        }
+        if options.wait {
+            if let WaitOutcome::Unhealthy(why) =
+                wait::until_healthy(cluster, &wave_objects, deadline, options.concurrency).await?
+            {
+                return Ok(Outcome::Unhealthy(why));
+            }
+        }
+    }
+    prune(cluster, plan, options).await?;
+    for kept in &plan.kept {
+        log::warn(&format!("not pruned: {kept}"));
+    }
+    Ok(Outcome::Healthy)
+}
+
+/// Server-side applies one group concurrently; on failure reports what was and was not applied.
+async fn write_group(
+    cluster: &Cluster,
+    plan: &Plan,
+    writes: &[&Change],
+    options: &ApplyOptions,
+    applied: &mut Vec<Member>,
+) -> Result<(), ApplyError> {
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, change) in writes.iter().enumerate() {
+        let (cluster, permits, change) = (cluster.clone(), permits.clone(), (*change).clone());
+        let force = options.force_conflicts;
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let desired = change.desired.clone().unwrap_or_default();
+            let result = objects::apply(
+                &cluster,
+                &change.resource,
+                change.namespace.as_deref(),
+                &change.name,
+                &desired,
+                false,
+                force,
+            )
+            .await;
+            (index, result.map_err(explain_write_error))
+        });
+    }
+    let mut failed = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) =
+            joined.map_err(|e| ClusterError::Config(format!("apply stopped: {e}")))?;
+        match result {
+            Ok(_) => {
+                applied.push(writes[index].member());
+                log::info(&format!(
+                    "{} {}",
+                    past_tense(writes[index].action),
+                    writes[index].describe()
+                ));
+            }
+            Err(message) => failed.push(message),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    failed.sort();
+    let done_labels: Vec<String> = applied.iter().map(member_label).collect();
+    let not_applied = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged && c.action != Action::Delete)
+        .filter(|c| !applied.iter().any(|m| m.same_object(&c.member())))
+        .map(Change::describe)
+        .collect();
+    Err(ApplyError::Write {
+        target: plan.target.clone(),
+        failed,
+        applied: done_labels,
+        not_applied,
+    })
+}
+
+fn member_label(member: &Member) -> String {
+    match &member.namespace {
+        Some(ns) => format!("{} {}/{}", member.kind, ns, member.name),
+        None => format!("{} {}", member.kind, member.name),
+    }
+}
+
+fn past_tense(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Delete => "deleted",
+        Action::Unchanged => "unchanged",
+    }
+}
+
+/// Conflicts and immutable fields, said so that the user knows what to do.
+fn explain_write_error(error: ClusterError) -> String {
+    match &error {
+        ClusterError::Api { code: 409, operation, message, .. } => format!(
+            "{}: {message}; another field manager owns these fields: run with --force-conflicts to take them, or stop the other manager",
+            operation.object
+        ),
+        ClusterError::Api { code: 422, operation, message, .. } if message.contains("immutable") => format!(
+            "{}: {message}; this field cannot change in place: revert it in Git, or delete the object so that the next apply recreates it",
+            operation.object
+        ),
+        _ => error.to_string(),
+    }
+}
+
+/// Deletes in reverse apply order, each rank concurrently.
+async fn prune(cluster: &Cluster, plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError> {
+    let mut groups: BTreeMap<std::cmp::Reverse<KindRank>, Vec<&Change>> = BTreeMap::new();
+    for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
+        groups
+            .entry(std::cmp::Reverse(rank(change)))
+            .or_default()
+            .push(change);
+    }
+    let mut failed = Vec::new();
+    for changes in groups.values() {
+        let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for change in changes {
+            let (cluster, permits, change) = (cluster.clone(), permits.clone(), (*change).clone());
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let result = objects::delete(
+                    &cluster,
+                    &change.resource,
+                    change.namespace.as_deref(),
+                    &change.name,
+                )
+                .await;
+                (change.describe(), result)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (label, result) =
+                joined.map_err(|e| ClusterError::Config(format!("prune stopped: {e}")))?;
+            match result {
+                Ok(()) => log::info(&format!("deleted {label}")),
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::Write {
+            target: plan.target.clone(),
+            failed,
+            applied: vec!["every object of the render".into()],
+            not_applied: vec!["the deletes listed above".into()],
+        })
+    }
+}
+
+/// The inventory after this run: what is now applied, plus what it still owns.
+fn next_inventory(
+    plan: &Plan,
+    previous: &Inventory,
+    applied: &[Member],
+    completed: bool,
+    options: &ApplyOptions,
+    started: Instant,
+    result: &str,
+) -> Inventory {
+    let mut members: Vec<Member> = if completed {
+        // Everything rendered is applied; deleted members are gone; kept ones stay listed only
+        // when pruning was off (so that a later prune can remove them).
+        let mut members: Vec<Member> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::Delete)
+            .map(Change::member)
+            .collect();
+        if plan.kept.iter().any(|k| k.contains("pruning is off")) {
+            members.extend(
+                previous
+                    .members
+                    .iter()
+                    .filter(|m| !members.iter().any(|x| x.same_object(m)))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+        }
+        members
+    } else {
+        // A failed run keeps every earlier member and adds what it wrote: nothing is forgotten.
+        let mut members = previous.members.clone();
+        members.extend(
+            applied
+                .iter()
+                .filter(|a| !previous.members.iter().any(|m| m.same_object(a)))
+                .cloned(),
+        );
+        members
+    };
+    members.sort();
+    members.dedup();
+    let summary = plan.summary();
+    let mut inventory = Inventory {
+        members,
+        revision: if completed {
+            plan.revision.clone()
+        } else {
+            previous.revision.clone()
+        },
+        source: options.source.clone(),
+        history: previous.history.clone(),
+    };
+    inventory.record(HistoryEntry {
+        revision: plan.revision.clone(),
+        time: now_rfc3339(),
+        user: options.user.clone(),
+        result: result.to_owned(),
+        created: summary.create,
+        updated: summary.update,
+        deleted: summary.delete,
+        unchanged: summary.unchanged,
+        duration_seconds: (started.elapsed().as_millis() as f64) / 1000.0,
+    });
+    inventory
+}
+
+/// Current UTC time as RFC 3339 (seconds), without a date crate.
+pub fn now_rfc3339() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}

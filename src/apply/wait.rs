@@ -1,0 +1,125 @@
+//! Waiting until objects are healthy, with a deadline, reporting each change of state.
+//!
+//! Polls (a GET per pending object per second, bounded concurrency). Prints one line per state
+//! change and, every 10 seconds, a line naming what is still pending — readable in a CI log and
+//! on a terminal alike.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::health::{assess, Health};
+use crate::cluster::{objects, Cluster, ClusterError};
+use crate::log;
+use crate::plan::Change;
+
+const POLL: Duration = Duration::from_secs(1);
+const REMIND_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitOutcome {
+    Healthy,
+    /// Timed out or failed: each object with why.
+    Unhealthy(Vec<String>),
+}
+
+pub async fn until_healthy(
+    cluster: &Cluster,
+    changes: &[&Change],
+    deadline: Instant,
+    concurrency: usize,
+) -> Result<WaitOutcome, ClusterError> {
+    let mut pending: Vec<Change> = changes.iter().map(|c| (*c).clone()).collect();
+    let mut last_state: HashMap<String, String> = HashMap::new();
+    let mut last_reminder = Instant::now();
+    let mut first_poll = true;
+    loop {
+        let states = poll(cluster, &pending, concurrency).await?;
+        let mut still = Vec::new();
+        let mut failed = Vec::new();
+        for (change, health) in pending.into_iter().zip(states) {
+            let label = change.describe();
+            let text = match &health {
+                Health::Healthy => "healthy".to_owned(),
+                Health::Progressing(why) => format!("waiting: {why}"),
+                Health::Failed(why) => format!("failed: {why}"),
+            };
+            // One line per change of state; objects healthy from the start say nothing.
+            if last_state.get(&label) != Some(&text) {
+                if !(first_poll && health == Health::Healthy) {
+                    log::info(&format!("{label}: {text}"));
+                }
+                last_state.insert(label.clone(), text);
+            }
+            match health {
+                Health::Healthy => {}
+                Health::Progressing(why) => still.push((change, format!("{label}: {why}"))),
+                Health::Failed(why) => failed.push(format!("{label}: {why}")),
+            }
+        }
+        if !failed.is_empty() {
+            return Ok(WaitOutcome::Unhealthy(failed));
+        }
+        if still.is_empty() {
+            return Ok(WaitOutcome::Healthy);
+        }
+        if Instant::now() >= deadline {
+            return Ok(WaitOutcome::Unhealthy(
+                still.into_iter().map(|(_, why)| why).collect(),
+            ));
+        }
+        if last_reminder.elapsed() >= REMIND_EVERY {
+            let names: Vec<&str> = still.iter().map(|(_, why)| why.as_str()).collect();
+            log::info(&format!(
+                "still waiting for {} object(s): {}",
+                names.len(),
+                names.join("; ")
+            ));
+            last_reminder = Instant::now();
+        }
+        first_poll = false;
+        pending = still.into_iter().map(|(change, _)| change).collect();
+        tokio::time::sleep(POLL.min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+}
+
+async fn poll(
+    cluster: &Cluster,
+    pending: &[Change],
+    concurrency: usize,
+) -> Result<Vec<Health>, ClusterError> {
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, change) in pending.iter().enumerate() {
+        let (cluster, permits, change) = (cluster.clone(), permits.clone(), change.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let live = objects::get(
+                &cluster,
+                &change.resource,
+                change.namespace.as_deref(),
+                &change.name,
+            )
+            .await;
+            let health = live.map(|live| match live {
+                Some(object) => assess(
+                    &change.resource.resource.group,
+                    &change.resource.resource.kind,
+                    &object,
+                ),
+                None => Health::Progressing("not found".into()),
+            });
+            (index, health)
+        });
+    }
+    let mut states = vec![Health::Healthy; pending.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (index, health) =
+            joined.map_err(|e| ClusterError::Config(format!("waiting stopped: {e}")))?;
+        states[index] = health?;
+    }
+    Ok(states)
+}

@@ -1,0 +1,127 @@
+//! What diff and apply share: render every target first, connect, plan, print plans.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use super::render::render_target;
+use super::selection;
+use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cluster::{self, Cluster};
+use crate::config::IgnoreRule;
+use crate::inventory::InventoryRef;
+use crate::plan::{self, Plan, PlanRequest};
+use crate::render::Manifest;
+use crate::target::{self, Source, Target};
+use crate::{log, report, source};
+
+/// Per-command planning choices.
+pub struct PlanSettings {
+    pub concurrency: usize,
+    pub shortcut: bool,
+    /// None: the target's `prune`.
+    pub prune: Option<bool>,
+    pub create_namespace: bool,
+}
+
+/// The targets of a run with their validated manifests, and the run's ignore rules.
+pub struct Rendered {
+    pub targets: Vec<(Target, Vec<Manifest>)>,
+    pub ignore: Vec<IgnoreRule>,
+}
+
+/// Every selected target, rendered and validated (before any request to a cluster).
+pub fn render_all(global: &GlobalArgs, path: Option<&str>) -> anyhow::Result<Rendered> {
+    let config = target::load_config(global.config.as_deref())?;
+    let targets = target::select(&selection(global, path), config.as_ref())?;
+    let ignore = target::ignore_rules(config.as_ref());
+    let mut rendered = Vec::with_capacity(targets.len());
+    for target in targets {
+        let manifests = render_target(global, &target)?;
+        rendered.push((target, manifests));
+    }
+    Ok(Rendered {
+        targets: rendered,
+        ignore,
+    })
+}
+
+/// A client for the target's cluster: `--context`, else the target's context.
+pub async fn connect(global: &GlobalArgs, target: &Target) -> anyhow::Result<Cluster> {
+    let context = global.context.as_deref().or(target.context.as_deref());
+    Ok(cluster::connect(global.kubeconfig.as_deref(), context).await?)
+}
+
+/// The namespace for objects that name none, now that the cluster's context is known.
+pub fn default_namespace(global: &GlobalArgs, target: &Target, cluster: &Cluster) -> String {
+    global
+        .namespace
+        .clone()
+        .or_else(|| target.namespace.clone())
+        .unwrap_or_else(|| cluster.default_namespace.clone())
+}
+
+/// The repository path a target is rendered from (for its revision).
+pub fn source_path(target: &Target) -> PathBuf {
+    match &target.source {
+        Source::Path(path) => path.clone(),
+        Source::Stdin => PathBuf::from("."),
+    }
+}
+
+pub async fn plan_target(
+    global: &GlobalArgs,
+    cluster: &Cluster,
+    target: &Target,
+    manifests: Vec<Manifest>,
+    ignore: Vec<IgnoreRule>,
+    settings: &PlanSettings,
+) -> anyhow::Result<Plan> {
+    let default_namespace = default_namespace(global, target, cluster);
+    let create_namespace = (target.create_namespace || settings.create_namespace)
+        .then(|| {
+            target
+                .namespace
+                .clone()
+                .or_else(|| global.namespace.clone())
+        })
+        .flatten();
+    log::verbose(&format!(
+        "planning target {} against {} (default namespace {default_namespace})",
+        target.name, cluster.server
+    ));
+    let request = PlanRequest {
+        inventory: InventoryRef::for_target(&target.name, &default_namespace),
+        target: target.name.clone(),
+        revision: source::revision(&source_path(target)),
+        manifests,
+        default_namespace,
+        create_namespace,
+        ignore,
+        concurrency: settings.concurrency,
+        shortcut: settings.shortcut,
+        prune: settings.prune.unwrap_or(target.prune),
+    };
+    plan::build(cluster, request)
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("planning target {}", target.name)))
+}
+
+/// Plans to stdout in the chosen format.
+pub fn print_plans(global: &GlobalArgs, plans: &[Plan]) -> anyhow::Result<()> {
+    let text = match global.output {
+        OutputFormat::Json => report::json::render(plans),
+        OutputFormat::Markdown => report::markdown::render(plans),
+        OutputFormat::Text => {
+            let color = log::use_color(global.color, std::io::stdout().is_terminal());
+            plans
+                .iter()
+                .map(|p| report::text::render(p, color, plans.len() > 1))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}

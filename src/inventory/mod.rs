@@ -1,0 +1,163 @@
+//! The inventory of a target: what gitops applied, kept in the cluster as an ApplySet parent.
+//!
+//! Follows KEP-3659 (ApplySet): a parent object — a ConfigMap `gitops-<target>` in the target's
+//! namespace — labelled `applyset.kubernetes.io/id`, and every member labelled
+//! `applyset.kubernetes.io/part-of` with that id. kubectl understands the same labels. The
+//! ConfigMap's data holds what gitops needs besides: the member list, the applied revision,
+//! where the target came from, and a bounded history of applies.
+
+mod store;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+pub use store::{read, write, InventoryError};
+
+/// Label on the parent: the ApplySet id.
+pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
+/// Label on every member: the id of the ApplySet it belongs to.
+pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
+pub const TOOLING_ANNOTATION: &str = "applyset.kubernetes.io/tooling";
+pub const GROUP_KINDS_ANNOTATION: &str = "applyset.kubernetes.io/contains-group-kinds";
+pub const NAMESPACES_ANNOTATION: &str = "applyset.kubernetes.io/additional-namespaces";
+
+/// How many applies the history keeps.
+pub const HISTORY_LIMIT: usize = 20;
+
+/// Where a target's inventory lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryRef {
+    pub name: String,
+    pub namespace: String,
+    /// The ApplySet id, the value of every member's part-of label.
+    pub id: String,
+}
+
+impl InventoryRef {
+    pub fn for_target(target: &str, namespace: &str) -> Self {
+        let name = format!("gitops-{target}");
+        let id = applyset_id(&name, namespace, "ConfigMap", "");
+        InventoryRef {
+            name,
+            namespace: namespace.to_owned(),
+            id,
+        }
+    }
+}
+
+/// KEP-3659: `applyset-<base64url(sha256(<name>.<namespace>.<kind>.<group>))>-v1`.
+pub fn applyset_id(name: &str, namespace: &str, kind: &str, group: &str) -> String {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{name}.{namespace}.{kind}.{group}").as_bytes(),
+    );
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
+    format!("applyset-{encoded}-v1")
+}
+
+/// One applied object, as the inventory lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Member {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl Member {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// Same object, whatever version it was listed under.
+    pub fn same_object(&self, other: &Member) -> bool {
+        (&self.group, &self.kind, &self.namespace, &self.name)
+            == (&other.group, &other.kind, &other.namespace, &other.name)
+    }
+}
+
+/// One apply in the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub revision: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `succeeded`, `unhealthy` or `failed`.
+    pub result: String,
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+    pub duration_seconds: f64,
+}
+
+/// What the parent's data holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inventory {
+    pub members: Vec<Member>,
+    #[serde(default)]
+    pub revision: String,
+    /// Path of the target relative to the repository root, and its renderer settings.
+    #[serde(default)]
+    pub source: serde_json::Value,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Inventory {
+    /// Adds an entry and keeps the newest `HISTORY_LIMIT`.
+    pub fn record(&mut self, entry: HistoryEntry) {
+        self.history.push(entry);
+        let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
+        self.history.drain(..excess);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applyset_ids_follow_kep_3659() {
+        // What kubectl 1.32 labelled the parent of
+        // `KUBECTL_APPLYSET=true kubectl apply --server-side --prune --applyset=configmaps/gitops-demo -n aps`.
+        assert_eq!(
+            InventoryRef::for_target("demo", "aps").id,
+            "applyset-tDYN5EDorcsjxH57O4mdpIO4YOBtNul3dY6YHWZ6Ik0-v1"
+        );
+        assert_ne!(
+            applyset_id("gitops-demo", "other", "ConfigMap", ""),
+            InventoryRef::for_target("demo", "aps").id
+        );
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let mut inventory = Inventory::default();
+        for i in 0..25 {
+            inventory.record(HistoryEntry {
+                revision: i.to_string(),
+                time: String::new(),
+                user: None,
+                result: "succeeded".into(),
+                created: 0,
+                updated: 0,
+                deleted: 0,
+                unchanged: 0,
+                duration_seconds: 0.0,
+            });
+        }
+        assert_eq!(inventory.history.len(), HISTORY_LIMIT);
+        assert_eq!(inventory.history[0].revision, "5");
+    }
+}
