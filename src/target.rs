@@ -47,15 +47,23 @@ pub struct Selection {
     pub name: Option<String>,
 }
 
-/// Where gitops.yaml is: `--config`, else the root of the Git repository holding the current
-/// directory, else the current directory.
+/// Where gitops.yaml is: `--config`; else the nearest gitops.yaml from the current directory up
+/// to the root of its Git repository (so the root's file serves the whole repository, and a
+/// subdirectory may hold its own); outside Git, the current directory's.
 pub fn config_file(explicit: Option<&Path>) -> PathBuf {
     if let Some(file) = explicit {
         return file.to_path_buf();
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let root = source::repository_root(&cwd).unwrap_or(cwd);
-    root.join(config::FILE_NAME)
+    let Some(root) = source::repository_root(&cwd) else {
+        return cwd.join(config::FILE_NAME);
+    };
+    let cwd = cwd.canonicalize().unwrap_or(cwd);
+    cwd.ancestors()
+        .take_while(|dir| dir.starts_with(&root))
+        .map(|dir| dir.join(config::FILE_NAME))
+        .find(|file| file.is_file())
+        .unwrap_or_else(|| root.join(config::FILE_NAME))
 }
 
 /// Loads gitops.yaml when it exists (or fails when `--config` names a missing file).

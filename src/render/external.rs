@@ -23,8 +23,11 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
         },
     };
     let stdout = run(tools::KUSTOMIZE, &program, &args)?;
-    let label = format!("{shown} (kustomize output)");
-    Ok(parse_stream(&stdout, &label)?)
+    let mut manifests = parse_stream(&stdout, &shown)?;
+    for manifest in &mut manifests {
+        manifest.origin.via = Some("kustomize");
+    }
+    Ok(manifests)
 }
 
 /// `helm template` with the target's release name, namespace, values files and set values.
@@ -64,7 +67,7 @@ pub fn helm(
         args.push(format!("{key}={value}"));
     }
     let stdout = run(tools::HELM, &program, &args)?;
-    let mut manifests = parse_stream(&stdout, &format!("{shown} (helm template output)"))?;
+    let mut manifests = parse_stream(&stdout, &shown)?;
     attribute_helm_sources(&stdout, &shown, &mut manifests);
     Ok(manifests)
 }
@@ -77,11 +80,12 @@ fn attribute_helm_sources(stdout: &str, chart: &str, manifests: &mut [Manifest])
         .filter_map(|(i, line)| line.strip_prefix("# Source: ").map(|s| (i + 1, s.trim())))
         .collect();
     for manifest in manifests {
+        manifest.origin.via = Some("helm");
         let line = manifest.origin.line;
         if let Some((_, source)) = sources.iter().rev().find(|(at, _)| *at < line) {
             // The source starts with the chart's own name; show it below the chart's path.
             let inside = source.split_once('/').map_or(*source, |(_, rest)| rest);
-            manifest.origin.file = format!("{chart}/{inside} (helm template output)");
+            manifest.origin.file = format!("{chart}/{inside}");
         }
     }
 }

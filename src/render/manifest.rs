@@ -18,11 +18,17 @@ pub struct Origin {
     pub line: usize,
     /// 1-based position inside a `kind: List`.
     pub item: Option<usize>,
+    /// The renderer whose output this is (`helm`, `kustomize`); then `line` counts in that
+    /// output, which the user never sees, so it is not shown.
+    pub via: Option<&'static str>,
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{} (document {}", self.file, self.line, self.document)?;
+        match self.via {
+            Some(tool) => write!(f, "{} (via {tool}, document {}", self.file, self.document)?,
+            None => write!(f, "{}:{} (document {}", self.file, self.line, self.document)?,
+        }
         if let Some(item) = self.item {
             write!(f, ", list item {item}")?;
         }
@@ -154,6 +160,7 @@ pub(crate) fn expand_document(
         document: document.index,
         line: document.line,
         item: None,
+        via: None,
     };
     let not_an_object = |what: &str| {
         ParseError {
