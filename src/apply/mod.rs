@@ -20,7 +20,7 @@ use crate::inventory::{self, HistoryEntry, Inventory, Member};
 use crate::kinds::{self, KindRank};
 use crate::log;
 use crate::plan::{Action, Change, Plan};
-use crate::render::order::WAVE_ANNOTATIONS;
+use crate::render::order::wave_of;
 
 pub use wait::WaitOutcome;
 
@@ -82,16 +82,8 @@ fn summary(objects: &[String]) -> String {
     }
 }
 
-/// The wave of a desired object (validated at render time; 0 when absent).
 fn wave(change: &Change) -> i64 {
-    let annotations = change
-        .desired
-        .as_ref()
-        .and_then(|d| d.pointer("/metadata/annotations"));
-    WAVE_ANNOTATIONS
-        .iter()
-        .find_map(|key| annotations?.get(*key)?.as_str()?.trim().parse().ok())
-        .unwrap_or(0)
+    change.desired.as_ref().map_or(0, wave_of)
 }
 
 fn rank(change: &Change) -> KindRank {
@@ -229,17 +221,7 @@ async fn write_group(
         let force = options.force_conflicts;
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let desired = change.desired.clone().unwrap_or_default();
-            let result = objects::apply(
-                &cluster,
-                &change.resource,
-                change.namespace.as_deref(),
-                &change.name,
-                &desired,
-                false,
-                force,
-            )
-            .await;
+            let result = write_one(&cluster, &change, force).await;
             (index, result.map_err(explain_write_error))
         });
     }
@@ -276,6 +258,71 @@ async fn write_group(
         failed,
         applied: done_labels,
         not_applied,
+    })
+}
+
+/// Server-side apply of one object. A conflict only with imperative edits (managers whose
+/// operation is Update: `kubectl edit`, `scale`, `patch`) is drift, and is healed by taking the
+/// fields; a conflict with another declarative owner (an Apply manager) needs --force-conflicts.
+async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<(), ClusterError> {
+    let desired = change.desired.clone().unwrap_or_default();
+    let ns = change.namespace.as_deref();
+    let apply = |force| {
+        objects::apply(
+            cluster,
+            &change.resource,
+            ns,
+            &change.name,
+            &desired,
+            false,
+            force,
+        )
+    };
+    match apply(force).await {
+        Ok(_) => Ok(()),
+        Err(ClusterError::Api {
+            code: 409, message, ..
+        }) if !force && {
+            let live = objects::get(cluster, &change.resource, ns, &change.name).await?;
+            only_imperative_managers(&message, live.as_ref())
+        } =>
+        {
+            log::info(&format!(
+                "{}: healing hand-made drift ({})",
+                change.describe(),
+                conflict_managers(&message).join(", ")
+            ));
+            apply(true).await.map(|_| ())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The managers a conflict message names: `conflict with "kubectl-edit" using apps/v1: …`.
+fn conflict_managers(message: &str) -> Vec<String> {
+    message
+        .split("with \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn only_imperative_managers(message: &str, live: Option<&serde_json::Value>) -> bool {
+    let managers = conflict_managers(message);
+    let entries = live
+        .and_then(|l| l.pointer("/metadata/managedFields"))
+        .and_then(serde_json::Value::as_array);
+    let (false, Some(entries)) = (managers.is_empty(), entries) else {
+        return false;
+    };
+    managers.iter().all(|manager| {
+        entries
+            .iter()
+            .filter(|e| {
+                e.get("manager").and_then(serde_json::Value::as_str) == Some(manager.as_str())
+            })
+            .all(|e| e.get("operation").and_then(serde_json::Value::as_str) == Some("Update"))
     })
 }
 

@@ -23,6 +23,7 @@ use super::{Action, Change, Plan};
 use crate::cluster::{objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::config::IgnoreRule;
 use crate::inventory::{self, InventoryError, InventoryRef, Member, PART_OF_LABEL};
+use crate::render::order::wave_of;
 use crate::render::{Manifest, Origin};
 use crate::{log, mask};
 
@@ -134,6 +135,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         .into_iter()
         .chain(request.create_namespace.clone())
         .collect();
+    check_namespace_waves(&prepared)?;
     let orphans: Vec<String> = prepared
         .iter()
         .filter(|p| {
@@ -180,6 +182,31 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         inventory,
         kept,
     })
+}
+
+/// An object cannot be applied before the wave that creates its namespace.
+fn check_namespace_waves(prepared: &[Prepared]) -> Result<(), PlanError> {
+    let namespace_waves: std::collections::HashMap<&str, i64> = prepared
+        .iter()
+        .filter(|p| p.info.resource.kind == "Namespace" && p.info.resource.group.is_empty())
+        .map(|p| (p.name.as_str(), wave_of(&p.desired)))
+        .collect();
+    let early: Vec<String> = prepared
+        .iter()
+        .filter_map(|p| {
+            let ns = p.namespace.as_deref()?;
+            let ns_wave = *namespace_waves.get(ns)?;
+            let wave = wave_of(&p.desired);
+            (wave < ns_wave).then(|| {
+                format!("{}: {} is in wave {wave}, but its namespace {ns} is created in wave {ns_wave}; give the Namespace a wave of {wave} or less", p.label(), objects::describe(&p.info, Some(ns), &p.name))
+            })
+        })
+        .collect();
+    if early.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::Objects(early))
+    }
 }
 
 /// Maps every manifest to its resource; unknown kinds are all reported before any request.

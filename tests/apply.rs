@@ -1,0 +1,436 @@
+//! `gitops apply` on the real control plane: ordering, no-op re-applies, drift, prune safety,
+//! health gates, conflicts and dry-runs. Each test asserts the exit code and the cluster state.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::cli::{fixture, temp_tree, Gitops, Run};
+use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
+use common::{testenv, KubeletStandIn};
+use serde_json::Value;
+
+fn gitops_apply(dir: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["apply"];
+    all.extend_from_slice(args);
+    Gitops::new(all).current_dir(dir).on_cluster().run()
+}
+
+/// Runs a blocking gitops call while async helpers (the kubelet stand-in) keep running.
+async fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("the gitops run finishes")
+}
+
+fn get_json(args: &[&str]) -> Value {
+    let mut all = vec!["get", "-o", "json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&kubectl_ok(&all, None)).unwrap()
+}
+
+/// name → resourceVersion of every object of these kinds in the namespace, except the
+/// inventory (it records every apply in its history).
+fn resource_versions(ns: &str, kinds: &str) -> Vec<(String, String)> {
+    let list = get_json(&["-n", ns, kinds]);
+    let mut versions: Vec<(String, String)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                format!(
+                    "{}/{}",
+                    o["kind"].as_str().unwrap(),
+                    o["metadata"]["name"].as_str().unwrap()
+                ),
+                o["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    versions.retain(|(name, _)| !name.starts_with("ConfigMap/gitops-"));
+    versions.sort();
+    versions
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_apply_of_the_demo_repo_then_a_reapply_writes_nothing() {
+    let client = testenv().client().await;
+    let _kubelet = KubeletStandIn::start(&client, "demo-plain");
+    let demo = fixture("demo");
+    let run = in_background({
+        let demo = demo.clone();
+        move || gitops_apply(&demo, &["--target", "plain", "--timeout", "90s"])
+    })
+    .await;
+    run.expect_code(0);
+    // Namespace, CRD and its custom resource (wave 1), RBAC, workload: all there.
+    let widget = get_json(&[
+        "-n",
+        "demo-plain",
+        "widgets.example.gitops.dev",
+        "blue-widget",
+    ]);
+    assert_eq!(widget["spec"]["size"], 3);
+    let deployment = get_json(&["-n", "demo-plain", "deployment", "web"]);
+    assert_eq!(
+        deployment["status"]["availableReplicas"], 2,
+        "healthy before apply returned"
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["volumes"][0]["configMap"]["defaultMode"], 420,
+        "0644 is octal"
+    );
+    get_json(&["rolebinding", "-n", "demo-plain", "web"]);
+    get_json(&["clusterrole", "demo-widget-reader"]);
+
+    let kinds =
+        "configmaps,services,deployments,serviceaccounts,roles,rolebindings,ingresses,widgets";
+    let before = resource_versions("demo-plain", kinds);
+    let again = in_background(move || gitops_apply(&demo, &["--target", "plain"])).await;
+    again.expect_code(0);
+    assert!(
+        again
+            .stdout
+            .contains("0 to create, 0 to update, 0 to delete"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(
+        resource_versions("demo-plain", kinds),
+        before,
+        "a re-apply must not write"
+    );
+}
+
+const APP: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: NS
+  labels: {app: shop}
+data:
+  LOG_LEVEL: info
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: extra
+  namespace: NS
+  labels: {app: shop}
+data:
+  a: b
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: NS
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: registry.example.com/api:1
+        ports:
+        - containerPort: 8080
+"#;
+
+fn app(ns: &str) -> String {
+    APP.replace("NS", ns)
+}
+
+fn repo_with(content: &str) -> tempfile::TempDir {
+    temp_tree(&[("app.yaml", content)])
+}
+
+/// Applies `content` as target `NAME` into the namespace, without waiting for health.
+fn apply_as(name: &str, ns: &str, content: &str, extra: &[&str]) -> Run {
+    let repo = repo_with(content);
+    let mut args = vec![".", "--name", name, "-n", ns, "--no-wait"];
+    args.extend_from_slice(extra);
+    gitops_apply(repo.path(), &args)
+}
+
+#[test]
+fn drift_is_healed() {
+    let ns = TestNamespace::new("apply-drift");
+    apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
+    kubectl_ok(
+        &["-n", &ns.name, "scale", "deployment/api", "--replicas=3"],
+        None,
+    );
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "patch",
+            "configmap/settings",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"LOG_LEVEL":"debug"}}"#,
+        ],
+        None,
+    );
+    apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
+    assert_eq!(
+        get_json(&["-n", &ns.name, "deployment", "api"])["spec"]["replicas"],
+        1
+    );
+    assert_eq!(
+        get_json(&["-n", &ns.name, "configmap", "settings"])["data"]["LOG_LEVEL"],
+        "info"
+    );
+}
+
+#[test]
+fn prune_deletes_only_this_targets_removed_members() {
+    let ns = TestNamespace::new("apply-prune");
+    apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
+    // Another target in the same namespace, and an unrelated object with the same app label.
+    let other = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: other-target, namespace: {}, labels: {{app: shop}}}}\n", ns.name);
+    apply_as("other", &ns.name, &other, &[]).expect_code(0);
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "create",
+            "configmap",
+            "unrelated",
+            "--from-literal=a=b",
+        ],
+        None,
+    );
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "label",
+            "configmap",
+            "unrelated",
+            "app=shop",
+        ],
+        None,
+    );
+
+    let without_extra = app(&ns.name).replace("  name: extra\n", "  name: extra-renamed\n");
+    let run = apply_as("shop", &ns.name, &without_extra, &[]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains(&format!("- v1 ConfigMap {}/extra", ns.name)),
+        "{}",
+        run.stdout
+    );
+    let names = kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None);
+    assert!(!names.contains("configmap/extra\n"), "pruned:\n{names}");
+    for survivor in [
+        "configmap/extra-renamed",
+        "configmap/other-target",
+        "configmap/unrelated",
+        "configmap/settings",
+    ] {
+        assert!(
+            names.contains(survivor),
+            "{survivor} must survive:\n{names}"
+        );
+    }
+}
+
+#[test]
+fn prune_respects_annotations_and_no_prune() {
+    let ns = TestNamespace::new("apply-keep");
+    let content = app(&ns.name).replace(
+        "  name: extra\n  namespace",
+        "  name: extra\n  annotations: {gitops.dev/prune: disabled}\n  namespace",
+    );
+    apply_as("shop", &ns.name, &content, &[]).expect_code(0);
+    let only_settings = app(&ns.name).split("---\n").next().unwrap().to_owned();
+    let run = apply_as("shop", &ns.name, &only_settings, &["--no-prune"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("not pruned"), "{}", run.stderr);
+    let run = apply_as("shop", &ns.name, &only_settings, &[]);
+    run.expect_code(0);
+    let names = kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "get",
+            "configmaps,deployments",
+            "-o",
+            "name",
+        ],
+        None,
+    );
+    assert!(
+        names.contains("configmap/extra"),
+        "prune disabled by annotation:\n{names}"
+    );
+    assert!(
+        !names.contains("deployment.apps/api"),
+        "pruned once pruning is on again:\n{names}"
+    );
+}
+
+#[test]
+fn an_empty_render_over_a_full_inventory_is_refused() {
+    let ns = TestNamespace::new("apply-empty");
+    apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
+    let empty = temp_tree(&[("README.md", "nothing here")]);
+    let run = gitops_apply(empty.path(), &[".", "--name", "shop", "-n", &ns.name]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("--allow-empty"), "{}", run.stderr);
+    assert!(
+        kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None)
+            .contains("configmap/settings")
+    );
+    gitops_apply(
+        empty.path(),
+        &[".", "--name", "shop", "-n", &ns.name, "--allow-empty"],
+    )
+    .expect_code(0);
+    assert!(
+        !kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None)
+            .contains("configmap/settings")
+    );
+}
+
+#[test]
+fn a_deployment_that_never_becomes_available_exits_3_within_the_timeout() {
+    let ns = TestNamespace::new("apply-unhealthy");
+    let repo = repo_with(&app(&ns.name));
+    let started = Instant::now();
+    let run = gitops_apply(
+        repo.path(),
+        &[".", "--name", "shop", "-n", &ns.name, "--timeout", "5s"],
+    );
+    run.expect_code(3);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "apps/v1 Deployment {}/api: 0/1 replicas available",
+            ns.name
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_fails_fast() {
+    let ns = TestNamespace::new("apply-job");
+    let job = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: migrate, namespace: {}}}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: registry.example.com/migrate:1\n",
+        ns.name
+    );
+    let repo = repo_with(&job);
+    let dir = repo.path().to_path_buf();
+    let name = ns.name.clone();
+    let started = Instant::now();
+    let run = tokio::task::spawn_blocking(move || {
+        gitops_apply(
+            &dir,
+            &[".", "--name", "jobs", "-n", &name, "--timeout", "120s"],
+        )
+    });
+    // Act as the job controller's verdict: the Job failed.
+    let client = testenv().client().await;
+    let jobs: kube::Api<k8s_openapi::api::batch::v1::Job> = kube::Api::namespaced(client, &ns.name);
+    common::wait_for("the Job to exist", Duration::from_secs(30), || async {
+        jobs.get_opt("migrate").await.ok().flatten()
+    })
+    .await;
+    let failed = serde_json::json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}});
+    jobs.patch_status(
+        "migrate",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&failed),
+    )
+    .await
+    .expect("the Job status is patched");
+    let run = run.await.unwrap();
+    run.expect_code(3);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "failed fast, took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        run.stderr.contains("Job failed: BackoffLimitExceeded"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn conflicts_name_the_other_manager_and_can_be_forced() {
+    let ns = TestNamespace::new("apply-conflict");
+    apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
+    // Another tool applies the same field server-side.
+    let theirs = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {}}}\ndata: {{LOG_LEVEL: trace}}\n", ns.name);
+    kubectl_ok(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=other-tool",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        Some(&theirs),
+    );
+    let changed = app(&ns.name).replace("LOG_LEVEL: info", "LOG_LEVEL: warn");
+    let run = apply_as("shop", &ns.name, &changed, &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("other-tool") && run.stderr.contains("--force-conflicts"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        get_json(&["-n", &ns.name, "configmap", "settings"])["data"]["LOG_LEVEL"],
+        "trace"
+    );
+    apply_as("shop", &ns.name, &changed, &["--force-conflicts"]).expect_code(0);
+    assert_eq!(
+        get_json(&["-n", &ns.name, "configmap", "settings"])["data"]["LOG_LEVEL"],
+        "warn"
+    );
+}
+
+#[test]
+fn dry_run_persists_nothing() {
+    let ns = TestNamespace::new("apply-dry");
+    let run = apply_as("shop", &ns.name, &app(&ns.name), &["--dry-run"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Plan: 3 to create"), "{}", run.stdout);
+    let left = kubectl(
+        &[
+            "-n",
+            &ns.name,
+            "get",
+            "configmaps,deployments",
+            "-o",
+            "name",
+        ],
+        None,
+    );
+    assert!(
+        !left.stdout.contains("settings") && !left.stdout.contains("gitops-shop"),
+        "{}",
+        left.stdout
+    );
+}
