@@ -70,6 +70,10 @@ pub enum Command {
     Diff(DiffArgs),
     /// Plan, apply with server-side apply, prune, and wait until healthy (exit 3 when not in time)
     Apply(ApplyArgs),
+    /// What the inventory says is deployed: revision, last apply, members and their live health
+    Status,
+    /// Past applies of a target: time, revision, result, counts, duration, user
+    History,
     /// List the targets of gitops.yaml (for CI matrix fan-out)
     Targets(TargetsArgs),
     /// Version of gitops and of the renderers it found

@@ -115,6 +115,32 @@ pub fn select(selection: &Selection, config: Option<&Config>) -> anyhow::Result<
     chosen.map(|t| config_target(config, t)).collect()
 }
 
+/// The targets whose inventories `status`, `history` and `rollback` read: `--name NAME`, else
+/// the targets of gitops.yaml (`--target` selects some).
+pub fn select_applied(
+    selection: &Selection,
+    config: Option<&Config>,
+) -> anyhow::Result<Vec<Target>> {
+    match &selection.name {
+        Some(name) => {
+            if let Some(why) = invalid_dns_label(name) {
+                return Err(UsageError(format!("--name {name:?} is invalid: it {why}")).into());
+            }
+            if let Some((config, spec)) = config.and_then(|c| Some((c, c.target(name)?))) {
+                return Ok(vec![config_target(config, spec)?]);
+            }
+            Ok(vec![path_target(".", Some(name))?])
+        }
+        None => select(
+            &Selection {
+                path: None,
+                ..selection.clone()
+            },
+            config,
+        ),
+    }
+}
+
 fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Result<Target> {
     let helm = spec.helm.clone().unwrap_or_default();
     let set = config::helm_set_values(&helm)

@@ -434,3 +434,51 @@ fn dry_run_persists_nothing() {
         left.stdout
     );
 }
+
+#[test]
+fn status_and_history_read_the_inventory() {
+    let ns = TestNamespace::new("apply-status");
+    for level in ["info", "debug", "warn"] {
+        let content = app(&ns.name).replace("LOG_LEVEL: info", &format!("LOG_LEVEL: {level}"));
+        apply_as("shop", &ns.name, &content, &[]).expect_code(0);
+    }
+    let args = ["--name", "shop", "-n", &ns.name, "-o", "json"];
+    let history = Gitops::new([&["history"], &args[..]].concat())
+        .on_cluster()
+        .run();
+    history.expect_code(0);
+    let history: Value = serde_json::from_str(&history.stdout).unwrap();
+    let entries = history["history"].as_array().unwrap();
+    let counts: Vec<(u64, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["created"].as_u64().unwrap(),
+                e["updated"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [(3, 0), (0, 1), (0, 1)], "{history:#}");
+    assert!(entries.iter().all(|e| e["result"] == "succeeded"));
+
+    let status = Gitops::new([&["status"], &args[..]].concat())
+        .on_cluster()
+        .run();
+    status.expect_code(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    let health: Vec<(&str, &str)> = status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), m["health"].as_str().unwrap()))
+        .collect();
+    // No kubelet: the Deployment's pod never becomes ready.
+    assert!(health.contains(&("settings", "Healthy")), "{health:?}");
+    assert!(health.contains(&("api", "Progressing")), "{health:?}");
+
+    let never = Gitops::new(["status", "--name", "never-applied", "-n", &ns.name])
+        .on_cluster()
+        .run();
+    never.expect_code(0);
+    assert!(never.stdout.contains("never applied"), "{}", never.stdout);
+}

@@ -4,6 +4,7 @@ mod apply;
 mod diff;
 mod planning;
 mod render;
+mod status;
 mod targets;
 mod version;
 
@@ -17,6 +18,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Render(args) => render::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),
+        Command::Status => status::status(&cli.global),
+        Command::History => status::history(&cli.global),
         Command::Targets(args) => targets::run(&cli.global, args),
         Command::Version => version::run(&cli.global),
     }

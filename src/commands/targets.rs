@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::cli::{GlobalArgs, OutputFormat, TargetsArgs};
 use crate::exit::{Exit, UsageError};
+use crate::report::table;
 use crate::target;
 
 pub fn run(global: &GlobalArgs, args: &TargetsArgs) -> anyhow::Result<Exit> {
@@ -49,38 +50,20 @@ pub fn run(global: &GlobalArgs, args: &TargetsArgs) -> anyhow::Result<Exit> {
         println!("{}", serde_json::Value::Array(list));
         return Ok(Exit::Success);
     }
-    let rows: Vec<[&str; 4]> = specs
+    let rows: Vec<[String; 4]> = specs
         .iter()
         .map(|t| {
             [
-                t.name.as_str(),
-                t.path.as_str(),
-                t.namespace.as_deref().unwrap_or("-"),
-                t.context.as_deref().unwrap_or("-"),
+                t.name.clone(),
+                t.path.clone(),
+                t.namespace.clone().unwrap_or_else(|| "-".into()),
+                t.context.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    print!("{}", table(["NAME", "PATH", "NAMESPACE", "CONTEXT"], &rows));
+    print!(
+        "{}",
+        table::render(["NAME", "PATH", "NAMESPACE", "CONTEXT"], &rows, 0)
+    );
     Ok(Exit::Success)
-}
-
-/// Left-aligned columns separated by two spaces.
-fn table<const N: usize>(header: [&str; N], rows: &[[&str; N]]) -> String {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }

@@ -3,4 +3,5 @@
 
 pub mod json;
 pub mod markdown;
+pub mod table;
 pub mod text;

@@ -1,0 +1,241 @@
+//! `gitops status` and `gitops history`: what the inventory says, and how the members are.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::planning::{connect, default_namespace};
+use super::selection;
+use crate::apply::health::{assess, Health};
+use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cluster::{objects, Cluster, Discovery};
+use crate::exit::Exit;
+use crate::inventory::{self, Inventory, InventoryRef, Member};
+use crate::report::table;
+use crate::target;
+
+/// Most GETs in flight while reading member health.
+const CONCURRENCY: usize = 16;
+
+struct Applied {
+    target: String,
+    at: InventoryRef,
+    inventory: Option<Inventory>,
+}
+
+/// Reads the inventory of every selected target.
+async fn read_inventories(global: &GlobalArgs) -> anyhow::Result<Vec<(Applied, Cluster)>> {
+    let config = target::load_config(global.config.as_deref())?;
+    let targets = target::select_applied(&selection(global, None), config.as_ref())?;
+    let mut found = Vec::with_capacity(targets.len());
+    for target in targets {
+        let cluster = connect(global, &target).await?;
+        let at =
+            InventoryRef::for_target(&target.name, &default_namespace(global, &target, &cluster));
+        let inventory = inventory::read(&cluster, &at).await?;
+        found.push((
+            Applied {
+                target: target.name,
+                at,
+                inventory,
+            },
+            cluster,
+        ));
+    }
+    Ok(found)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let found = runtime()?.block_on(read_inventories(global))?;
+    let mut documents = Vec::new();
+    let mut text = String::new();
+    for (applied, _) in &found {
+        let entries = applied
+            .inventory
+            .as_ref()
+            .map(|i| i.history.clone())
+            .unwrap_or_default();
+        documents.push(json!({"target": applied.target, "history": entries}));
+        text.push_str(&format!(
+            "Target {} (inventory {}/{})\n",
+            applied.target, applied.at.namespace, applied.at.name
+        ));
+        if entries.is_empty() {
+            text.push_str("  never applied\n");
+            continue;
+        }
+        let rows: Vec<[String; 6]> = entries
+            .iter()
+            .rev()
+            .map(|e| {
+                [
+                    e.time.clone(),
+                    short(&e.revision),
+                    e.result.clone(),
+                    format!(
+                        "+{} ~{} -{} ={}",
+                        e.created, e.updated, e.deleted, e.unchanged
+                    ),
+                    format!("{:.1}s", e.duration_seconds),
+                    e.user.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        text.push_str(&table::render(
+            ["TIME", "REVISION", "RESULT", "CHANGES", "DURATION", "USER"],
+            &rows,
+            2,
+        ));
+    }
+    print(global, &documents, &text);
+    Ok(Exit::Success)
+}
+
+pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let runtime = runtime()?;
+    let found = runtime.block_on(read_inventories(global))?;
+    let mut documents = Vec::new();
+    let mut text = String::new();
+    for (applied, cluster) in &found {
+        text.push_str(&format!(
+            "Target {} (inventory {}/{})\n",
+            applied.target, applied.at.namespace, applied.at.name
+        ));
+        let Some(inventory) = &applied.inventory else {
+            text.push_str("  never applied\n");
+            documents.push(json!({"target": applied.target, "applied": false}));
+            continue;
+        };
+        let health = runtime.block_on(member_health(cluster, &inventory.members))?;
+        let last = inventory.history.last();
+        if let Some(last) = last {
+            text.push_str(&format!(
+                "Revision {}, applied {} ({}, by {})\n",
+                short(&inventory.revision),
+                last.time,
+                last.result,
+                last.user.as_deref().unwrap_or("unknown")
+            ));
+        }
+        let rows: Vec<[String; 4]> = inventory
+            .members
+            .iter()
+            .zip(&health)
+            .map(|(m, h)| {
+                [
+                    m.kind.clone(),
+                    m.namespace.clone().unwrap_or_else(|| "-".into()),
+                    m.name.clone(),
+                    health_text(h),
+                ]
+            })
+            .collect();
+        text.push_str(&table::render(
+            ["KIND", "NAMESPACE", "NAME", "HEALTH"],
+            &rows,
+            2,
+        ));
+        let members: Vec<Value> = inventory
+            .members
+            .iter()
+            .zip(&health)
+            .map(|(m, h)| {
+                let (state, message) = health_parts(h);
+                json!({"apiVersion": m.api_version(), "kind": m.kind, "namespace": m.namespace, "name": m.name, "health": state, "message": message})
+            })
+            .collect();
+        documents.push(json!({
+            "target": applied.target,
+            "applied": true,
+            "inventory": {"namespace": applied.at.namespace, "name": applied.at.name},
+            "revision": inventory.revision,
+            "lastApply": last,
+            "members": members,
+        }));
+    }
+    print(global, &documents, &text);
+    Ok(Exit::Success)
+}
+
+async fn member_health(cluster: &Cluster, members: &[Member]) -> anyhow::Result<Vec<Health>> {
+    let api_versions: BTreeSet<String> = members.iter().map(Member::api_version).collect();
+    let discovery = Arc::new(Discovery::run(cluster, api_versions).await?);
+    let permits = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut tasks = JoinSet::new();
+    for (index, member) in members.iter().cloned().enumerate() {
+        let (cluster, permits, discovery) = (cluster.clone(), permits.clone(), discovery.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let Some(info) = discovery.resolve(&member.api_version(), &member.kind) else {
+                return (index, Ok(Health::Failed("kind no longer served".into())));
+            };
+            let live =
+                objects::get(&cluster, info, member.namespace.as_deref(), &member.name).await;
+            let health = live.map(|found| match found {
+                Some(object) => assess(&member.group, &member.kind, &object),
+                None => Health::Failed("missing".into()),
+            });
+            (index, health)
+        });
+    }
+    let mut health = vec![Health::Healthy; members.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) = joined?;
+        health[index] = result?;
+    }
+    Ok(health)
+}
+
+fn health_parts(health: &Health) -> (&'static str, &str) {
+    match health {
+        Health::Healthy => ("Healthy", ""),
+        Health::Progressing(why) => ("Progressing", why),
+        Health::Failed(why) => ("Degraded", why),
+    }
+}
+
+fn health_text(health: &Health) -> String {
+    match health_parts(health) {
+        (state, "") => state.to_owned(),
+        (state, why) => format!("{state}: {why}"),
+    }
+}
+
+/// Commit ids shortened to 12 characters, like `git log --oneline` in large repositories.
+fn short(revision: &str) -> String {
+    let (id, suffix) = revision
+        .split_once('-')
+        .map_or((revision, ""), |(a, b)| (a, b));
+    let id = if id.len() == 40 && id.chars().all(|c| c.is_ascii_hexdigit()) {
+        &id[..12]
+    } else {
+        id
+    };
+    if suffix.is_empty() {
+        id.to_owned()
+    } else {
+        format!("{id}-{suffix}")
+    }
+}
+
+fn print(global: &GlobalArgs, documents: &[Value], text: &str) {
+    match global.output {
+        OutputFormat::Json => {
+            let value = match documents {
+                [one] => one.clone(),
+                _ => Value::Array(documents.to_vec()),
+            };
+            println!("{value:#}");
+        }
+        _ => print!("{text}"),
+    }
+}
