@@ -482,3 +482,35 @@ fn status_and_history_read_the_inventory() {
     never.expect_code(0);
     assert!(never.stdout.contains("never applied"), "{}", never.stdout);
 }
+
+#[test]
+fn a_second_apply_of_the_same_target_fails_fast_naming_the_holder() {
+    let ns = TestNamespace::new("apply-lease");
+    apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
+    let changed = app(&ns.name).replace("api:1", "api:2");
+    let first = {
+        let (name, changed) = (ns.name.clone(), changed.clone());
+        std::thread::spawn(move || {
+            let repo = repo_with(&changed);
+            // Waits for a Deployment that never becomes available (no kubelet here).
+            gitops_apply(
+                repo.path(),
+                &[".", "--name", "shop", "-n", &name, "--timeout", "15s"],
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_secs(4));
+    let started = Instant::now();
+    let second = apply_as("shop", &ns.name, &changed, &[]);
+    second.expect_code(1);
+    assert!(started.elapsed() < Duration::from_secs(10), "fails fast");
+    assert!(
+        second.stderr.contains("target shop is being applied by")
+            && second.stderr.contains("since"),
+        "{}",
+        second.stderr
+    );
+    first.join().unwrap().expect_code(3);
+    // Released at the end: the next run goes ahead.
+    apply_as("shop", &ns.name, &changed, &[]).expect_code(0);
+}

@@ -18,9 +18,9 @@ use tokio::task::JoinSet;
 use crate::cluster::{objects, Cluster, ClusterError};
 use crate::inventory::{self, HistoryEntry, Inventory, Member};
 use crate::kinds::{self, KindRank};
-use crate::log;
 use crate::plan::{Action, Change, Plan};
 use crate::render::order::wave_of;
+use crate::{clock, log};
 
 pub use wait::WaitOutcome;
 
@@ -461,7 +461,7 @@ fn next_inventory(
     };
     inventory.record(HistoryEntry {
         revision: plan.revision.clone(),
-        time: now_rfc3339(),
+        time: clock::now_rfc3339(),
         user: options.user.clone(),
         result: result.to_owned(),
         created: summary.create,
@@ -471,29 +471,4 @@ fn next_inventory(
         duration_seconds: (started.elapsed().as_millis() as f64) / 1000.0,
     });
     inventory
-}
-
-/// Current UTC time as RFC 3339 (seconds), without a date crate.
-pub fn now_rfc3339() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }

@@ -7,6 +7,7 @@ mod client;
 pub mod discovery;
 mod error;
 mod kubeconfig;
+pub mod lease;
 pub mod objects;
 
 pub use client::{connect, Cluster};

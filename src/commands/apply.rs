@@ -2,9 +2,13 @@
 
 use serde_json::json;
 
-use super::planning::{connect, plan_target, print_plans, render_all, source_path, PlanSettings};
+use super::planning::{
+    connect, default_namespace, plan_target, print_plans, render_all, source_path, PlanSettings,
+};
 use crate::apply::{self, ApplyOptions, Outcome};
 use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::cluster::lease::{self, LeaseError, LeaseGuard};
+use crate::cluster::{Cluster, ClusterError};
 use crate::exit::Exit;
 use crate::log;
 use crate::target::Target;
@@ -32,30 +36,44 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
         let mut exit = Exit::Success;
         for (target, manifests) in rendered.targets {
             let cluster = connect(global, &target).await?;
-            let plan = plan_target(
-                global,
-                &cluster,
-                &target,
-                manifests,
-                ignore.clone(),
-                &settings,
-            )
-            .await?;
-            print_plans(global, std::slice::from_ref(&plan))?;
-            if args.dry_run {
-                log::info(&format!("target {}: dry run, nothing written", target.name));
-                continue;
+            let held = if args.dry_run {
+                None
+            } else {
+                take_lease(global, &cluster, &target).await?
+            };
+            let result = async {
+                let plan = plan_target(
+                    global,
+                    &cluster,
+                    &target,
+                    manifests,
+                    ignore.clone(),
+                    &settings,
+                )
+                .await?;
+                print_plans(global, std::slice::from_ref(&plan))?;
+                if args.dry_run {
+                    log::info(&format!("target {}: dry run, nothing written", target.name));
+                    return anyhow::Ok(Outcome::Healthy);
+                }
+                let options = options(args, &target);
+                Ok(apply::execute(&cluster, &plan, &options).await?)
             }
-            let options = options(args, &target);
-            match apply::execute(&cluster, &plan, &options).await {
-                Ok(Outcome::Healthy) => {
+            .await;
+            // Released on every path: a failed preflight must not block the next run.
+            if let Some(guard) = held {
+                guard.release().await;
+            }
+            match result? {
+                Outcome::Healthy if args.dry_run => {}
+                Outcome::Healthy => {
                     log::info(&format!("target {}: applied and healthy", target.name))
                 }
-                Ok(Outcome::Unhealthy(why)) => {
+                Outcome::Unhealthy(why) => {
                     log::error(&format!(
                         "target {}: not healthy within {}s:\n{}",
                         target.name,
-                        options.timeout.as_secs(),
+                        options(args, &target).timeout.as_secs(),
                         why.iter()
                             .map(|w| format!("  - {w}"))
                             .collect::<Vec<_>>()
@@ -65,11 +83,52 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                     // Later targets are not written once one is unhealthy.
                     break;
                 }
-                Err(e) => return Err(anyhow::Error::new(e)),
             }
         }
         anyhow::Ok(exit)
     })
+}
+
+/// The target's lease, held until its inventory is written. A namespace that does not exist
+/// yet (the first apply creates it) cannot hold one; that first run goes without.
+async fn take_lease(
+    global: &GlobalArgs,
+    cluster: &Cluster,
+    target: &Target,
+) -> anyhow::Result<Option<LeaseGuard>> {
+    let namespace = default_namespace(global, target, cluster);
+    match lease::acquire(cluster, &namespace, &target.name, &holder()).await {
+        Ok(guard) => Ok(Some(guard)),
+        Err(LeaseError::Cluster(ClusterError::Api { code: 404, .. })) => {
+            log::verbose(&format!(
+                "namespace {namespace} does not exist yet: no lease for this first apply"
+            ));
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Who holds a lease: user, host and process, and the CI job when there is one.
+fn holder() -> String {
+    let user = user().unwrap_or_else(|| "someone".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".into());
+    let job = ["GITHUB_RUN_ID", "CI_JOB_ID"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok());
+    match job {
+        Some(job) => format!("{user}@{host} (pid {}, CI job {job})", std::process::id()),
+        None => format!("{user}@{host} (pid {})", std::process::id()),
+    }
+}
+
+fn user() -> Option<String> {
+    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"]
+        .iter()
+        .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
 }
 
 fn options(args: &ApplyArgs, target: &Target) -> ApplyOptions {
@@ -79,9 +138,7 @@ fn options(args: &ApplyArgs, target: &Target) -> ApplyOptions {
         force_conflicts: args.force_conflicts,
         allow_empty: args.allow_empty,
         concurrency: usize::from(args.concurrency),
-        user: ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"]
-            .iter()
-            .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty())),
+        user: user(),
         source: json!({"path": source_path(target).display().to_string(), "name": target.name}),
     }
 }

@@ -1,0 +1,179 @@
+//! One writer per target (SPEC.md, Safety): a coordination.k8s.io Lease held from preflight
+//! until the inventory is written, renewed while waiting, and expiring after a crash.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::core::{ApiResource, DynamicObject};
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+use super::client::Cluster;
+use super::error::{ClusterError, Operation};
+use crate::clock;
+
+/// A run that stops renewing (crashed, killed) loses the lease after this long.
+pub const LEASE_SECONDS: u64 = 60;
+const RENEW_EVERY: Duration = Duration::from_secs(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    #[error("target {target} is being applied by {holder} since {since} (lease {namespace}/{name}); wait for that run to finish, or, if it crashed, retry after the lease expires ({LEASE_SECONDS}s after its last renewal)")]
+    Held {
+        target: String,
+        holder: String,
+        since: String,
+        namespace: String,
+        name: String,
+    },
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+/// A held lease; renewed in the background until released.
+pub struct LeaseGuard {
+    api: Api<DynamicObject>,
+    name: String,
+    renewer: JoinHandle<()>,
+}
+
+impl LeaseGuard {
+    /// Gives the lease up (a dropped guard stops renewing and lets it expire).
+    pub async fn release(self) {
+        self.renewer.abort();
+        let _ = self.api.delete(&self.name, &DeleteParams::default()).await;
+    }
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
+}
+
+fn api(cluster: &Cluster, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        cluster.client.clone(),
+        namespace,
+        &ApiResource::erase::<Lease>(&()),
+    )
+}
+
+/// Takes the lease of `target` in `namespace`, or says who holds it.
+pub async fn acquire(
+    cluster: &Cluster,
+    namespace: &str,
+    target: &str,
+    holder: &str,
+) -> Result<LeaseGuard, LeaseError> {
+    let api = api(cluster, namespace);
+    let name = format!("gitops-{target}");
+    let fail = |e: kube::Error, verb: &'static str| {
+        ClusterError::from_kube(
+            e,
+            &cluster.server,
+            Operation::new(
+                verb,
+                format!("coordination.k8s.io/v1 Lease {namespace}/{name}"),
+            ),
+        )
+    };
+    let (stamp, epoch) = (clock::now_micro(), clock::epoch_seconds());
+    let body = |resource_version: Option<String>| -> DynamicObject {
+        let mut value = json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "gitops"},
+                         "annotations": {"gitops.dev/renewed-epoch": epoch.to_string()}},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": LEASE_SECONDS, "acquireTime": stamp, "renewTime": stamp},
+        });
+        if let Some(version) = resource_version {
+            value["metadata"]["resourceVersion"] = Value::String(version);
+        }
+        serde_json::from_value(value).expect("a Lease is a valid object")
+    };
+    let held_by = |existing: &DynamicObject| -> LeaseError {
+        let spec = &existing.data["spec"];
+        LeaseError::Held {
+            target: target.to_owned(),
+            holder: spec["holderIdentity"]
+                .as_str()
+                .unwrap_or("another run")
+                .to_owned(),
+            since: spec["acquireTime"]
+                .as_str()
+                .unwrap_or("an unknown time")
+                .to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.clone(),
+        }
+    };
+    match api.get_opt(&name).await.map_err(|e| fail(e, "get"))? {
+        None => match api.create(&PostParams::default(), &body(None)).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                let existing = api.get(&name).await.map_err(|e| fail(e, "get"))?;
+                return Err(held_by(&existing));
+            }
+            Err(e) => return Err(fail(e, "create").into()),
+        },
+        Some(existing) => {
+            if !expired(&existing, epoch) {
+                return Err(held_by(&existing));
+            }
+            // Optimistic concurrency: if another run replaced it first, the server says 409.
+            match api
+                .replace(
+                    &name,
+                    &PostParams::default(),
+                    &body(existing.metadata.resource_version.clone()),
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    let current = api.get(&name).await.map_err(|e| fail(e, "get"))?;
+                    return Err(held_by(&current));
+                }
+                Err(e) => return Err(fail(e, "update").into()),
+            }
+        }
+    }
+    let renewer = tokio::spawn(renew(api.clone(), name.clone()));
+    Ok(LeaseGuard { api, name, renewer })
+}
+
+/// A lease whose last renewal is older than its duration. The renewal time is also kept as
+/// epoch seconds in an annotation, so that no date parsing is needed.
+fn expired(lease: &DynamicObject, now_epoch: u64) -> bool {
+    let renewed = lease
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("gitops.dev/renewed-epoch"))
+        .and_then(|v| v.parse::<u64>().ok());
+    let duration = lease.data["spec"]["leaseDurationSeconds"]
+        .as_u64()
+        .unwrap_or(LEASE_SECONDS);
+    match renewed {
+        Some(renewed) => now_epoch > renewed + duration,
+        // Not written by gitops: we cannot tell its age without parsing dates; treat it as held.
+        None => false,
+    }
+}
+
+async fn renew(api: Api<DynamicObject>, name: String) {
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let (stamp, epoch) = (clock::now_micro(), clock::epoch_seconds());
+        let patch = json!({"metadata": {"annotations": {"gitops.dev/renewed-epoch": epoch.to_string()}}, "spec": {"renewTime": stamp}});
+        let _ = api
+            .patch(
+                &name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await;
+    }
+}
