@@ -514,3 +514,87 @@ fn a_second_apply_of_the_same_target_fails_fast_naming_the_holder() {
     // Released at the end: the next run goes ahead.
     apply_as("shop", &ns.name, &changed, &[]).expect_code(0);
 }
+
+#[test]
+fn an_api_server_dying_mid_apply_stops_with_what_was_done_and_a_rerun_converges() {
+    let ns = TestNamespace::new("apply-dies");
+    let mut content = app(&ns.name);
+    for i in 0..10 {
+        content.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late-{i}\n  namespace: {}\n  annotations: {{gitops.dev/wave: \"1\"}}\ndata: {{a: b}}\n",
+            ns.name
+        ));
+    }
+    let repo = repo_with(&content);
+    let env = testenv();
+    let proxy = common::proxy::FaultProxy::start(&common::proxy::upstream_of(&env.kubeconfig));
+    let kubeconfig = proxy.kubeconfig(&env.kubeconfig, repo.path());
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = [
+            "apply",
+            ".",
+            "--name",
+            "shop",
+            "-n",
+            &ns.name,
+            "--kubeconfig",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        all.push(kubeconfig.display().to_string());
+        all.extend(extra.iter().map(|s| s.to_string()));
+        all
+    };
+    let first = {
+        let (dir, args) = (repo.path().to_path_buf(), args(&["--timeout", "60s"]));
+        std::thread::spawn(move || Gitops::new(args).current_dir(dir).run())
+    };
+    // Wave 0 is written and awaited (the Deployment never becomes available): the server dies.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while kubectl(&["-n", &ns.name, "get", "deployment", "api"], None).code != 0 {
+        assert!(Instant::now() < deadline, "wave 0 was never written");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = Instant::now();
+    proxy.kill();
+    let run = first.join().unwrap();
+    run.expect_code(1);
+    assert!(
+        killed.elapsed() < Duration::from_secs(30),
+        "stopped in bounded time: {:?}",
+        killed.elapsed()
+    );
+    let applied_line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("applied:"))
+        .unwrap_or_default();
+    let pending_line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("not applied:"))
+        .unwrap_or_default();
+    assert!(applied_line.contains("Deployment"), "{}", run.stderr);
+    assert!(pending_line.contains("late-0"), "{}", run.stderr);
+    let names = kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None);
+    assert!(
+        !names.contains("late-0"),
+        "wave 1 must not be written:\n{names}"
+    );
+
+    proxy.revive();
+    let rerun = Gitops::new(args(&["--no-wait"]))
+        .current_dir(repo.path())
+        .run();
+    rerun.expect_code(0);
+    let names = kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None);
+    for i in 0..10 {
+        assert!(names.contains(&format!("configmap/late-{i}\n")), "{names}");
+    }
+    let inventory = get_json(&["-n", &ns.name, "configmap", "gitops-shop"]);
+    let members: Vec<Value> =
+        serde_json::from_str(inventory["data"]["members"].as_str().unwrap()).unwrap();
+    assert_eq!(members.len(), 13, "every object once: {members:?}");
+}

@@ -59,6 +59,13 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    #[error("target {target}: the run stopped: {cause}\napplied: {}\nnot applied: {}\nrun apply again once the cluster answers: it continues from here", summary(applied), summary(not_applied))]
+    Interrupted {
+        target: String,
+        cause: ClusterError,
+        applied: Vec<String>,
+        not_applied: Vec<String>,
+    },
     #[error("target {target}: everything was applied, but recording the inventory failed: {source}; the next apply records it again")]
     Inventory {
         target: String,
@@ -130,13 +137,36 @@ pub async fn execute(
         result_name,
     );
     let recorded = inventory::write(cluster, &plan.inventory_ref, &inventory).await;
+    if let (Err(_), Err(e)) = (&result, &recorded) {
+        log::warn(&format!(
+            "the inventory of target {} could not be recorded either: {e}",
+            plan.target
+        ));
+    }
     match (result, recorded) {
+        (Err(ApplyError::Cluster(cause)), _) => Err(interrupted(plan, cause, &applied)),
         (Err(e), _) => Err(e),
         (Ok(_), Err(e)) => Err(ApplyError::Inventory {
             target: plan.target.clone(),
             source: e,
         }),
         (Ok(outcome), Ok(())) => Ok(outcome),
+    }
+}
+
+/// What a run that lost the cluster had done, and had not.
+fn interrupted(plan: &Plan, cause: ClusterError, applied: &[Member]) -> ApplyError {
+    let written = |c: &Change| applied.iter().any(|m| m.same_object(&c.member()));
+    let (done, pending): (Vec<&Change>, Vec<&Change>) = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged)
+        .partition(|c| written(c));
+    ApplyError::Interrupted {
+        target: plan.target.clone(),
+        cause,
+        applied: done.iter().map(|c| c.describe()).collect(),
+        not_applied: pending.iter().map(|c| c.describe()).collect(),
     }
 }
 

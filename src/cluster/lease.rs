@@ -1,6 +1,7 @@
 //! One writer per target (SPEC.md, Safety): a coordination.k8s.io Lease held from preflight
 //! until the inventory is written, renewed while waiting, and expiring after a crash.
 
+use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -85,7 +86,7 @@ pub async fn acquire(
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
             "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "gitops"},
-                         "annotations": {"gitops.dev/renewed-epoch": epoch.to_string()}},
+                         "annotations": {"gitops.dev/renewed-epoch": epoch.to_string(), HOST_ANNOTATION: host(), PID_ANNOTATION: std::process::id().to_string()}},
             "spec": {"holderIdentity": holder, "leaseDurationSeconds": LEASE_SECONDS, "acquireTime": stamp, "renewTime": stamp},
         });
         if let Some(version) = resource_version {
@@ -119,7 +120,7 @@ pub async fn acquire(
             Err(e) => return Err(fail(e, "create").into()),
         },
         Some(existing) => {
-            if !expired(&existing, epoch) {
+            if !expired(&existing, epoch) && !holder_died_here(&existing) {
                 return Err(held_by(&existing));
             }
             // Optimistic concurrency: if another run replaced it first, the server says 409.
@@ -142,6 +143,38 @@ pub async fn acquire(
     }
     let renewer = tokio::spawn(renew(api.clone(), name.clone()));
     Ok(LeaseGuard { api, name, renewer })
+}
+
+const HOST_ANNOTATION: &str = "gitops.dev/holder-host";
+const PID_ANNOTATION: &str = "gitops.dev/holder-pid";
+
+/// This machine's name, to recognise leases held by processes of this machine.
+pub fn host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".into())
+}
+
+/// A lease held by a process of this machine that no longer runs (it lost the cluster, or was
+/// killed) need not be waited for.
+fn holder_died_here(lease: &DynamicObject) -> bool {
+    let annotation = |key: &str| {
+        lease
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .cloned()
+    };
+    match (annotation(HOST_ANNOTATION), annotation(PID_ANNOTATION)) {
+        (Some(holder_host), Some(pid))
+            if holder_host == host() && holder_host != "unknown-host" =>
+        {
+            !Path::new("/proc").join(pid.trim()).exists()
+        }
+        _ => false,
+    }
 }
 
 /// A lease whose last renewal is older than its duration. The renewal time is also kept as

@@ -112,10 +112,7 @@ async fn take_lease(
 /// Who holds a lease: user, host and process, and the CI job when there is one.
 fn holder() -> String {
     let user = user().unwrap_or_else(|| "someone".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown-host".into());
+    let host = lease::host();
     let job = ["GITHUB_RUN_ID", "CI_JOB_ID"]
         .iter()
         .find_map(|k| std::env::var(k).ok());

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cluster;
 pub mod kubectl;
 pub mod kubelet;
+pub mod proxy;
 
 pub use cluster::{delete_namespace, testenv, unique_name, unique_namespace, wait_for, TestEnv};
 pub use kubelet::{mark_pods_ready, KubeletStandIn};
