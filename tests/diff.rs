@@ -425,3 +425,31 @@ fn secret_values_never_leak_from_any_output() {
         );
     }
 }
+
+#[test]
+fn an_object_removed_from_git_after_an_apply_is_a_delete() {
+    let ns = TestNamespace::new("diff-delete");
+    let manifests = web_app(&ns.name, "nginx:1.25", 2);
+    apply(&ns, &manifests);
+    let without_config = manifests
+        .split("---\n")
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let repo = temp_tree(&[("app.yaml", &without_config)]);
+    let (run, plan) = diff_json(&ns, repo.path(), &[]);
+    run.expect_code(2);
+    assert_eq!(summary(&plan), [0, 0, 1, 2], "{}", run.stdout);
+    let change = &plan["changes"][0];
+    assert_eq!(
+        (change["action"].as_str(), change["name"].as_str()),
+        (Some("delete"), Some("web-config"))
+    );
+    let text = gitops_diff(&ns, repo.path(), &[]);
+    assert!(
+        text.stdout
+            .starts_with(&format!("- v1 ConfigMap {}/web-config\n", ns.name)),
+        "{}",
+        text.stdout
+    );
+}
