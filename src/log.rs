@@ -56,6 +56,11 @@ fn paint(code: &str, text: &str) -> String {
     }
 }
 
+/// Whether progress should be shown (not `-q`).
+pub fn level_is_normal() -> bool {
+    LEVEL.load(Ordering::Relaxed) >= NORMAL
+}
+
 /// Details shown with `-v`.
 pub fn verbose(message: &str) {
     if LEVEL.load(Ordering::Relaxed) >= VERBOSE {

@@ -20,6 +20,7 @@ use crate::inventory::{self, HistoryEntry, Inventory, Member};
 use crate::kinds::{self, KindRank};
 use crate::plan::{Action, Change, Plan};
 use crate::render::order::wave_of;
+use crate::report::progress::Progress;
 use crate::{clock, log};
 
 pub use wait::WaitOutcome;
@@ -256,17 +257,22 @@ async fn write_group(
         });
     }
     let mut failed = Vec::new();
+    let progress = Progress::new(writes.len(), "applying");
+    let mut written = 0;
     while let Some(joined) = tasks.join_next().await {
         let (index, result) =
             joined.map_err(|e| ClusterError::Config(format!("apply stopped: {e}")))?;
         match result {
             Ok(_) => {
                 applied.push(writes[index].member());
-                log::info(&format!(
+                written += 1;
+                let line = format!(
                     "{} {}",
                     past_tense(writes[index].action),
                     writes[index].describe()
-                ));
+                );
+                progress.set_done(written, &line);
+                progress.line(&line);
             }
             Err(message) => failed.push(message),
         }

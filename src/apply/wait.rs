@@ -13,8 +13,8 @@ use tokio::task::JoinSet;
 
 use super::health::{assess, Health};
 use crate::cluster::{objects, Cluster, ClusterError};
-use crate::log;
 use crate::plan::Change;
+use crate::report::progress::Progress;
 
 const POLL: Duration = Duration::from_secs(1);
 const REMIND_EVERY: Duration = Duration::from_secs(10);
@@ -33,6 +33,8 @@ pub async fn until_healthy(
     concurrency: usize,
 ) -> Result<WaitOutcome, ClusterError> {
     let mut pending: Vec<Change> = changes.iter().map(|c| (*c).clone()).collect();
+    let total = pending.len();
+    let progress = Progress::new(total, "waiting for health");
     let mut last_state: HashMap<String, String> = HashMap::new();
     let mut last_reminder = Instant::now();
     let mut first_poll = true;
@@ -50,7 +52,7 @@ pub async fn until_healthy(
             // One line per change of state; objects healthy from the start say nothing.
             if last_state.get(&label) != Some(&text) {
                 if !(first_poll && health == Health::Healthy) {
-                    log::info(&format!("{label}: {text}"));
+                    progress.line(&format!("{label}: {text}"));
                 }
                 last_state.insert(label.clone(), text);
             }
@@ -71,9 +73,13 @@ pub async fn until_healthy(
                 still.into_iter().map(|(_, why)| why).collect(),
             ));
         }
+        let names: Vec<&str> = still.iter().map(|(_, why)| why.as_str()).collect();
+        progress.set_done(
+            total - still.len(),
+            names.first().copied().unwrap_or_default(),
+        );
         if last_reminder.elapsed() >= REMIND_EVERY {
-            let names: Vec<&str> = still.iter().map(|(_, why)| why.as_str()).collect();
-            log::info(&format!(
+            progress.remind(&format!(
                 "still waiting for {} object(s): {}",
                 names.len(),
                 names.join("; ")

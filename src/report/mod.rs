@@ -3,5 +3,6 @@
 
 pub mod json;
 pub mod markdown;
+pub mod progress;
 pub mod table;
 pub mod text;
