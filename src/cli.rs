@@ -97,7 +97,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub exit_zero: bool,
     /// Most API requests in flight at once
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Dry-run every object on the server, also those the plan can prove unchanged
     #[arg(long)]
@@ -136,7 +136,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub create_namespace: bool,
     /// Most API requests in flight at once
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 }
 

@@ -137,6 +137,11 @@ pub async fn execute(
         started,
         result_name,
     );
+    log::verbose(&format!(
+        "target {}: applied in {} ms",
+        plan.target,
+        started.elapsed().as_millis()
+    ));
     let recorded = inventory::write(cluster, &plan.inventory_ref, &inventory).await;
     if let (Err(_), Err(e)) = (&result, &recorded) {
         log::warn(&format!(

@@ -42,6 +42,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                 take_lease(global, &cluster, &target).await?
             };
             let result = async {
+                let started = std::time::Instant::now();
                 let plan = plan_target(
                     global,
                     &cluster,
@@ -51,6 +52,11 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                     &settings,
                 )
                 .await?;
+                log::verbose(&format!(
+                    "target {}: planned in {} ms",
+                    target.name,
+                    started.elapsed().as_millis()
+                ));
                 print_plans(global, std::slice::from_ref(&plan))?;
                 if args.dry_run {
                     log::info(&format!("target {}: dry run, nothing written", target.name));
