@@ -51,7 +51,7 @@ pub enum Outcome {
 pub enum ApplyError {
     #[error("target {target} rendered no objects, but its inventory lists {members}: refusing to delete everything; pass --allow-empty if that is what you want")]
     EmptyRender { target: String, members: usize },
-    #[error("target {target}: {} write(s) failed:\n{}\napplied: {}\nnot applied: {}", failed.len(), bullets(failed), summary(applied), summary(not_applied))]
+    #[error("target {target}: {} write(s) failed:\n{}\napplied: {}\nnot applied: {}", failed.len(), crate::report::bullets(failed), summary(applied), summary(not_applied))]
     Write {
         target: String,
         failed: Vec<String>,
@@ -72,14 +72,6 @@ pub enum ApplyError {
         target: String,
         source: ClusterError,
     },
-}
-
-fn bullets(lines: &[String]) -> String {
-    lines
-        .iter()
-        .map(|l| format!("  - {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn summary(objects: &[String]) -> String {

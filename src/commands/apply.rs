@@ -80,10 +80,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                         "target {}: not healthy within {}s:\n{}",
                         target.name,
                         options(args, &target).timeout.as_secs(),
-                        why.iter()
-                            .map(|w| format!("  - {w}"))
-                            .collect::<Vec<_>>()
-                            .join("\n")
+                        crate::report::bullets(&why)
                     ));
                     exit = Exit::Unhealthy;
                     // Later targets are not written once one is unhealthy.

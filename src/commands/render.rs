@@ -14,18 +14,10 @@ use crate::{log, mask, yaml};
 
 /// A render with problems: all of them, each with its place.
 #[derive(Debug, thiserror::Error)]
-#[error("target {target}: {} problem(s) in the rendered manifests:\n{}", problems.len(), list(problems))]
+#[error("target {target}: {} problem(s) in the rendered manifests:\n{}", problems.len(), crate::report::bullets(problems))]
 pub struct InvalidRender {
     pub target: String,
     pub problems: Vec<validate::Problem>,
-}
-
-fn list(problems: &[validate::Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  - {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Renders, validates and orders one target (shared by every command that renders).

@@ -56,24 +56,16 @@ type GroupKey = (String, String, Option<String>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{} object(s) of kinds the cluster does not serve (and no CRD in this render defines):\n{}", .0.len(), bullets(.0))]
+    #[error("{} object(s) of kinds the cluster does not serve (and no CRD in this render defines):\n{}", .0.len(), crate::report::bullets(.0))]
     UnknownKinds(Vec<String>),
-    #[error("{} object(s) in namespaces that do not exist and that this render does not create (add the Namespace, or set createNamespace: true on the target):\n{}", .0.len(), bullets(.0))]
+    #[error("{} object(s) in namespaces that do not exist and that this render does not create (add the Namespace, or set createNamespace: true on the target):\n{}", .0.len(), crate::report::bullets(.0))]
     MissingNamespaces(Vec<String>),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     #[error(transparent)]
     Inventory(#[from] InventoryError),
-    #[error("{} object(s) could not be planned:\n{}", .0.len(), bullets(.0))]
+    #[error("{} object(s) could not be planned:\n{}", .0.len(), crate::report::bullets(.0))]
     Objects(Vec<String>),
-}
-
-fn bullets(lines: &[String]) -> String {
-    lines
-        .iter()
-        .map(|l| format!("  - {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// One object resolved against discovery, ready to plan.

@@ -35,7 +35,45 @@ pub fn apply_is_noop(desired: &Value, live: &Value, manager: &str) -> bool {
             desired.remove("metadata");
         }
     }
-    map_matches(&desired, live, fields)
+    match string_data_view(&desired, live) {
+        Some(view) => map_matches(&desired, &view, fields),
+        None => map_matches(&desired, live, fields),
+    }
+}
+
+/// A Secret's `stringData` is stored as base64 `data`, while managedFields name the
+/// `stringData` keys that were applied. This view of the live Secret shows the desired plain
+/// value under `stringData` wherever the stored `data` value equals it, so that an unchanged
+/// Secret written with `stringData` can be proven unchanged too.
+fn string_data_view(
+    desired: &Map<String, Value>,
+    live: &Map<String, Value>,
+) -> Option<Map<String, Value>> {
+    let Some(Value::Object(plain)) = desired.get("stringData") else {
+        return None;
+    };
+    let is_secret = live.get("kind").and_then(Value::as_str) == Some("Secret")
+        && live.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    if !is_secret {
+        return None;
+    }
+    let stored = live.get("data").and_then(Value::as_object);
+    let matching: Map<String, Value> = plain
+        .iter()
+        .filter(|(key, value)| {
+            let encoded = value
+                .as_str()
+                .map(|text| crate::mask::base64(text.as_bytes()));
+            stored
+                .and_then(|data| data.get(*key))
+                .and_then(Value::as_str)
+                == encoded.as_deref()
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut view = live.clone();
+    view.insert("stringData".into(), Value::Object(matching));
+    Some(view)
 }
 
 /// The `fieldsV1` of the manager's Apply entry.
@@ -212,6 +250,28 @@ mod tests {
         assert!(
             !apply_is_noop(&deployment(), &no_fields, "gitops"),
             "no managedFields"
+        );
+    }
+
+    #[test]
+    fn secrets_written_with_string_data_are_compared_as_stored() {
+        let desired = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"},
+            "stringData": {"password": "abc"}});
+        let fields = json!({"f:stringData": {"f:password": {}}});
+        let stored = |value: &str| {
+            live(
+                fields.clone(),
+                json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "ns"}, "type": "Opaque", "data": {"password": value}}),
+            )
+        };
+        assert!(
+            apply_is_noop(&desired, &stored("YWJj"), "gitops"),
+            "same value"
+        );
+        assert!(
+            !apply_is_noop(&desired, &stored("eHl6"), "gitops"),
+            "changed value"
         );
     }
 }
