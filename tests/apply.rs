@@ -598,3 +598,28 @@ fn an_api_server_dying_mid_apply_stops_with_what_was_done_and_a_rerun_converges(
         serde_json::from_str(inventory["data"]["members"].as_str().unwrap()).unwrap();
     assert_eq!(members.len(), 13, "every object once: {members:?}");
 }
+
+#[test]
+fn a_namespace_made_by_create_namespace_is_never_pruned() {
+    let demo = fixture("demo");
+    let target = ["--target", "podinfo-staging", "--no-wait"];
+    gitops_apply(&demo, &target).expect_code(0);
+    let again = gitops_apply(&demo, &target);
+    again.expect_code(0);
+    assert!(again.stdout.contains("0 to delete"), "{}", again.stdout);
+    let namespace = get_json(&["namespace", "podinfo-staging"]);
+    assert!(
+        namespace["metadata"]["deletionTimestamp"].is_null(),
+        "{namespace:#}"
+    );
+    let deployment = get_json(&[
+        "-n",
+        "podinfo-staging",
+        "deployment",
+        "podinfo-podinfo-lite",
+    ]);
+    assert_eq!(
+        deployment["spec"]["replicas"], 2,
+        "helm --set replicaCount=2"
+    );
+}

@@ -154,7 +154,8 @@ pub async fn execute(
 
 /// What a run that lost the cluster had done, and had not.
 fn interrupted(plan: &Plan, cause: ClusterError, applied: &[Member]) -> ApplyError {
-    let written = |c: &Change| applied.iter().any(|m| m.same_object(&c.member()));
+    let applied_ids = inventory::identities(applied);
+    let written = |c: &Change| applied_ids.contains(&c.member().identity());
     let (done, pending): (Vec<&Change>, Vec<&Change>) = plan
         .changes
         .iter()
@@ -279,11 +280,12 @@ async fn write_group(
     }
     failed.sort();
     let done_labels: Vec<String> = applied.iter().map(member_label).collect();
+    let applied_ids = inventory::identities(applied);
     let not_applied = plan
         .changes
         .iter()
         .filter(|c| c.action != Action::Unchanged && c.action != Action::Delete)
-        .filter(|c| !applied.iter().any(|m| m.same_object(&c.member())))
+        .filter(|c| !applied_ids.contains(&c.member().identity()))
         .map(Change::describe)
         .collect();
     Err(ApplyError::Write {
@@ -454,27 +456,38 @@ fn next_inventory(
         let mut members: Vec<Member> = plan
             .changes
             .iter()
-            .filter(|c| c.action != Action::Delete)
+            .filter(|c| c.member)
             .map(Change::member)
             .collect();
-        if plan.kept.iter().any(|k| k.contains("pruning is off")) {
+        if !plan.prune {
+            let rendered: Vec<Member> = members.clone();
+            let rendered_ids = inventory::identities(&rendered);
             members.extend(
                 previous
                     .members
                     .iter()
-                    .filter(|m| !members.iter().any(|x| x.same_object(m)))
-                    .cloned()
-                    .collect::<Vec<_>>(),
+                    .filter(|m| !rendered_ids.contains(&m.identity()))
+                    .cloned(),
             );
         }
         members
     } else {
         // A failed run keeps every earlier member and adds what it wrote: nothing is forgotten.
         let mut members = previous.members.clone();
+        let rendered: Vec<Member> = plan
+            .changes
+            .iter()
+            .filter(|c| c.member)
+            .map(Change::member)
+            .collect();
+        let rendered_ids = inventory::identities(&rendered);
+        let previous_ids = inventory::identities(&previous.members);
         members.extend(
             applied
                 .iter()
-                .filter(|a| !previous.members.iter().any(|m| m.same_object(a)))
+                .filter(|a| {
+                    rendered_ids.contains(&a.identity()) && !previous_ids.contains(&a.identity())
+                })
                 .cloned(),
         );
         members

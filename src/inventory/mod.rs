@@ -75,10 +75,14 @@ impl Member {
         }
     }
 
-    /// Same object, whatever version it was listed under.
-    pub fn same_object(&self, other: &Member) -> bool {
-        (&self.group, &self.kind, &self.namespace, &self.name)
-            == (&other.group, &other.kind, &other.namespace, &other.name)
+    /// The object's identity, whatever version it was listed under.
+    pub fn identity(&self) -> (&str, &str, Option<&str>, &str) {
+        (
+            &self.group,
+            &self.kind,
+            self.namespace.as_deref(),
+            &self.name,
+        )
     }
 }
 
@@ -121,6 +125,13 @@ impl Inventory {
         let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
         self.history.drain(..excess);
     }
+}
+
+/// A set of member identities, for lookups that would otherwise scan lists (5,000 × 5,000).
+pub fn identities(
+    members: &[Member],
+) -> std::collections::HashSet<(&str, &str, Option<&str>, &str)> {
+    members.iter().map(Member::identity).collect()
 }
 
 #[cfg(test)]

@@ -75,6 +75,8 @@ struct Prepared {
     name: String,
     desired: Value,
     origin: Option<Origin>,
+    /// Rendered (a member of the inventory), or made by gitops (`createNamespace`).
+    member: bool,
 }
 
 impl Prepared {
@@ -119,7 +121,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
             prepared.insert(0, namespace_object(ns));
         }
     }
-    for item in &mut prepared {
+    for item in prepared.iter_mut().filter(|item| item.member) {
         item.desired["metadata"]["labels"][PART_OF_LABEL] =
             Value::String(request.inventory.id.clone());
     }
@@ -146,9 +148,10 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
 
     let mut changes = plan_objects(cluster, prepared, &missing, &request).await?;
     let rendered: Vec<Member> = changes.iter().map(Change::member).collect();
+    let rendered_ids = inventory::identities(&rendered);
     let stale: Vec<Member> = members
         .into_iter()
-        .filter(|m| !rendered.iter().any(|r| r.same_object(m)))
+        .filter(|m| !rendered_ids.contains(&m.identity()))
         .collect();
     let mut kept = Vec::new();
     if request.prune {
@@ -173,6 +176,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         inventory_ref: request.inventory,
         inventory,
         kept,
+        prune: request.prune,
     })
 }
 
@@ -252,6 +256,7 @@ fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> 
         namespace,
         desired,
         origin: Some(manifest.origin.clone()),
+        member: true,
     }
 }
 
@@ -270,6 +275,8 @@ fn namespace_object(name: &str) -> Prepared {
         name: name.to_owned(),
         desired: json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
         origin: None,
+        // Like Argo CD's CreateNamespace: created when missing, never owned, so never pruned.
+        member: false,
     }
 }
 
@@ -499,6 +506,7 @@ async fn plan_one(
         name: item.name,
         desired: Some(item.desired),
         origin: item.origin,
+        member: item.member,
         diff,
         note: skip_reason.map(|why| format!("not dry-run on the server: {why}")),
     })

@@ -59,6 +59,8 @@ pub struct Change {
     pub desired: Option<Value>,
     /// Where the desired object was written.
     pub origin: Option<Origin>,
+    /// Listed in the inventory once applied (false for a namespace made by `createNamespace`).
+    pub member: bool,
     /// Unified diff of the normalised live and predicted objects; Secret values masked.
     pub diff: String,
     /// Why the server was not asked for a dry-run (namespace or CRD created by this plan).
@@ -110,6 +112,8 @@ pub struct Plan {
     pub inventory: Option<Inventory>,
     /// Objects no longer rendered that stay, with why (prune disabled, label missing).
     pub kept: Vec<String>,
+    /// Whether stale members were planned as deletes (off: they stay members).
+    pub prune: bool,
 }
 
 impl Plan {

@@ -79,6 +79,7 @@ pub async fn plan_deletes(
             name: member.name.clone(),
             desired: None,
             origin: None,
+            member: false,
             diff: unified(Some(&old), None),
             note: None,
         });
