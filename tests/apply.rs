@@ -30,6 +30,11 @@ fn get_json(args: &[&str]) -> Value {
     serde_json::from_str(&kubectl_ok(&all, None)).unwrap()
 }
 
+/// `kind/name` lines of the objects of these kinds in the namespace.
+fn object_names(ns: &str, kinds: &str) -> String {
+    kubectl_ok(&["-n", ns, "get", kinds, "-o", "name"], None)
+}
+
 /// name → resourceVersion of every object of these kinds in the namespace, except the
 /// inventory (it records every apply in its history).
 fn resource_versions(ns: &str, kinds: &str) -> Vec<(String, String)> {
@@ -231,7 +236,7 @@ fn prune_deletes_only_this_targets_removed_members() {
         "{}",
         run.stdout
     );
-    let names = kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None);
+    let names = object_names(&ns.name, "configmaps");
     assert!(!names.contains("configmap/extra\n"), "pruned:\n{names}");
     for survivor in [
         "configmap/extra-renamed",
@@ -260,17 +265,7 @@ fn prune_respects_annotations_and_no_prune() {
     assert!(run.stderr.contains("not pruned"), "{}", run.stderr);
     let run = apply_as("shop", &ns.name, &only_settings, &[]);
     run.expect_code(0);
-    let names = kubectl_ok(
-        &[
-            "-n",
-            &ns.name,
-            "get",
-            "configmaps,deployments",
-            "-o",
-            "name",
-        ],
-        None,
-    );
+    let names = object_names(&ns.name, "configmaps,deployments");
     assert!(
         names.contains("configmap/extra"),
         "prune disabled by annotation:\n{names}"
@@ -289,19 +284,13 @@ fn an_empty_render_over_a_full_inventory_is_refused() {
     let run = gitops_apply(empty.path(), &[".", "--name", "shop", "-n", &ns.name]);
     run.expect_code(1);
     assert!(run.stderr.contains("--allow-empty"), "{}", run.stderr);
-    assert!(
-        kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None)
-            .contains("configmap/settings")
-    );
+    assert!(object_names(&ns.name, "configmaps").contains("configmap/settings"));
     gitops_apply(
         empty.path(),
         &[".", "--name", "shop", "-n", &ns.name, "--allow-empty"],
     )
     .expect_code(0);
-    assert!(
-        !kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None)
-            .contains("configmap/settings")
-    );
+    assert!(!object_names(&ns.name, "configmaps").contains("configmap/settings"));
 }
 
 #[test]
@@ -578,7 +567,7 @@ fn an_api_server_dying_mid_apply_stops_with_what_was_done_and_a_rerun_converges(
         .unwrap_or_default();
     assert!(applied_line.contains("Deployment"), "{}", run.stderr);
     assert!(pending_line.contains("late-0"), "{}", run.stderr);
-    let names = kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None);
+    let names = object_names(&ns.name, "configmaps");
     assert!(
         !names.contains("late-0"),
         "wave 1 must not be written:\n{names}"
@@ -589,7 +578,7 @@ fn an_api_server_dying_mid_apply_stops_with_what_was_done_and_a_rerun_converges(
         .current_dir(repo.path())
         .run();
     rerun.expect_code(0);
-    let names = kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None);
+    let names = object_names(&ns.name, "configmaps");
     for i in 0..10 {
         assert!(names.contains(&format!("configmap/late-{i}\n")), "{names}");
     }

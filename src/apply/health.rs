@@ -28,6 +28,14 @@ fn condition<'a>(object: &'a Value, kind: &str) -> Option<(&'a str, &'a str, &'a
         })
 }
 
+/// `spec.replicas`, which the API server defaults to 1.
+fn desired_replicas(object: &Value) -> i64 {
+    object
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+}
+
 /// The controller has seen the latest spec.
 fn observed(object: &Value) -> bool {
     let generation = int(object, "/metadata/generation");
@@ -74,10 +82,7 @@ fn deployment(object: &Value) -> Health {
     if !observed(object) {
         return Health::Progressing("the controller has not seen the new spec yet".into());
     }
-    let desired = object
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
+    let desired = desired_replicas(object);
     let updated = int(object, "/status/updatedReplicas");
     let available = int(object, "/status/availableReplicas");
     let total = int(object, "/status/replicas");
@@ -99,10 +104,7 @@ fn stateful_set(object: &Value) -> Health {
     if !observed(object) {
         return Health::Progressing("the controller has not seen the new spec yet".into());
     }
-    let desired = object
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
+    let desired = desired_replicas(object);
     let ready = int(object, "/status/readyReplicas");
     let updated = int(object, "/status/updatedReplicas");
     let rolling = object
