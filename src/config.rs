@@ -184,10 +184,11 @@ fn scalar_text(value: &serde_yaml::Value) -> Option<String> {
     }
 }
 
-/// Durations as written in flags and gitops.yaml: `90s`, `5m`, `1h30m`, `500ms`.
+/// Durations as written in flags and gitops.yaml: `90s`, `5m`, `1h30m`, `500ms`; at most a week.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration (use e.g. 90s, 5m, 1h30m)");
-    let mut total = Duration::ZERO;
+    let bad = || format!("{text:?} is not a duration (use e.g. 90s, 5m, 1h30m; at most 168h)");
+    const WEEK_MS: u64 = 7 * 24 * 3_600_000;
+    let mut total_ms: u64 = 0;
     let mut rest = text.trim();
     if rest.is_empty() {
         return Err(bad());
@@ -199,17 +200,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
-        let seconds_per_unit = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
+        let ms_per_unit: u64 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
             _ => return Err(bad()),
         };
-        total += Duration::from_secs_f64(number as f64 * seconds_per_unit);
+        total_ms = number
+            .checked_mul(ms_per_unit)
+            .and_then(|ms| total_ms.checked_add(ms))
+            .filter(|ms| *ms <= WEEK_MS)
+            .ok_or_else(bad)?;
         rest = &rest[unit_len..];
     }
-    Ok(total)
+    Ok(Duration::from_millis(total_ms))
 }
 
 #[cfg(test)]
@@ -221,7 +226,16 @@ mod tests {
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        for bad in ["", "5", "m", "5x", "1.5m", "-1s"] {
+        for bad in [
+            "",
+            "5",
+            "m",
+            "5x",
+            "1.5m",
+            "-1s",
+            "99999999999999999h",
+            "169h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }

@@ -21,10 +21,15 @@ pub fn mask_secret(object: &mut Value) {
         return;
     }
     for field in ["data", "stringData"] {
-        if let Some(Value::Object(entries)) = object.get_mut(field) {
-            for value in entries.values_mut() {
-                *value = Value::String(HIDDEN.to_owned());
+        match object.get_mut(field) {
+            Some(Value::Object(entries)) => {
+                for value in entries.values_mut() {
+                    *value = Value::String(HIDDEN.to_owned());
+                }
             }
+            // Not a mapping (a mistake the server will reject): hide it whole.
+            Some(other) if !other.is_null() => *other = Value::String(HIDDEN.to_owned()),
+            _ => {}
         }
     }
     mask_copies(object);
@@ -123,6 +128,10 @@ mod tests {
             "{text}"
         );
         assert_eq!(secret["data"]["p"], HIDDEN);
+        let mut broken =
+            json!({"apiVersion": "v1", "kind": "Secret", "data": "LEAKY", "stringData": ["LEAKY"]});
+        mask_secret(&mut broken);
+        assert!(!broken.to_string().contains("LEAKY"), "{broken}");
         let mut config = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"p": "visible"}});
         mask_secret(&mut config);
         assert_eq!(config["data"]["p"], "visible");

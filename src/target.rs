@@ -98,6 +98,12 @@ pub fn select(selection: &Selection, config: Option<&Config>) -> anyhow::Result<
             config_file(None).display()
         );
     };
+    if config.content.targets.is_empty() {
+        anyhow::bail!(
+            "{} defines no targets: add one under `targets:`, or pass a PATH",
+            config.file.display()
+        );
+    }
     for wanted in &selection.targets {
         if config.target(wanted).is_none() {
             anyhow::bail!(

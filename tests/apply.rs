@@ -616,3 +616,41 @@ fn a_namespace_made_by_create_namespace_is_never_pruned() {
         "helm --set replicaCount=2"
     );
 }
+
+#[test]
+fn nothing_is_written_when_an_object_of_a_new_namespace_fails_validation() {
+    let ns = common::cluster::unique_name("apply-new-ns");
+    let content = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: fine, namespace: {ns}}}\ndata: {{a: b}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: broken, namespace: {ns}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: broken}}}}\n  template:\n    metadata: {{labels: {{app: other}}}}\n    spec:\n      containers: [{{name: c, image: x}}]\n"
+    );
+    let repo = repo_with(&content);
+    let run = gitops_apply(
+        repo.path(),
+        &[".", "--name", "new-ns", "-n", &ns, "--no-wait"],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("selector") && run.stderr.contains("broken"),
+        "{}",
+        run.stderr
+    );
+    let namespaces = kubectl_ok(&["get", "namespaces", "-o", "name"], None);
+    assert!(
+        !namespaces.contains(&format!("namespace/{ns}\n")),
+        "the namespace must not be created"
+    );
+    // A valid render of a new namespace is validated the same way, then applied.
+    let valid = content.replace("app: other", "app: broken");
+    let run = gitops_apply(
+        repo_with(&valid).path(),
+        &[".", "--name", "new-ns", "-n", &ns, "--no-wait"],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("validated by a server dry-run in namespace default"),
+        "{}",
+        run.stdout
+    );
+    kubectl_ok(&["delete", "namespace", &ns, "--wait=false"], None);
+}

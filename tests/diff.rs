@@ -453,3 +453,54 @@ fn an_object_removed_from_git_after_an_apply_is_a_delete() {
         text.stdout
     );
 }
+
+#[test]
+fn a_broken_kubeconfig_never_shows_its_token() {
+    let env = common::cluster::testenv();
+    let original = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let token = original
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token:"))
+        .expect("token auth")
+        .trim()
+        .to_owned();
+    let repo = temp_tree(&[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    )]);
+    // A YAML error right before the token: parsers quote the lines around an error.
+    let broken = original.replacen("users:", "users: [\n", 1);
+    std::fs::write(repo.path().join("broken.kubeconfig"), broken).unwrap();
+    for extra in [&[][..], &["-v"][..]] {
+        let mut args = vec!["diff", "cm.yaml", "--kubeconfig", "broken.kubeconfig"];
+        args.extend_from_slice(extra);
+        let run = Gitops::new(args).current_dir(repo.path()).run();
+        run.expect_code(1);
+        assert!(run.stderr.contains("not valid YAML"), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains(&token) && !run.stdout.contains(&token),
+            "token printed:\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_rejected_secret_does_not_echo_its_values() {
+    let ns = TestNamespace::new("diff-secret-reject");
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: bad, namespace: {}}}\nstringData:\n  pw: 12345999\n  nested: {{LEAKY5: x}}\n",
+        ns.name
+    );
+    let repo = temp_tree(&[("secret.yaml", &secret)]);
+    let run = gitops_diff(&ns, repo.path(), &["-v"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("rejected the Secret"), "{}", run.stderr);
+    for value in ["12345999", "LEAKY5"] {
+        assert!(
+            !run.stderr.contains(value) && !run.stdout.contains(value),
+            "{value} leaked:\n{}",
+            run.stderr
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
 
 use super::error::ClusterError;
@@ -29,20 +29,26 @@ pub async fn connect(
     };
     let config = match kubeconfig {
         Some(path) => {
-            let file = Kubeconfig::read_from(path)
-                .map_err(|e| ClusterError::Config(format!("{}: {e}", path.display())))?;
+            let file = Kubeconfig::read_from(path).map_err(|e| {
+                ClusterError::Config(format!("{}: {}", path.display(), safe_message(&e)))
+            })?;
             Config::from_custom_kubeconfig(file, &options)
                 .await
-                .map_err(|e| ClusterError::Config(format!("{}: {e}", path.display())))?
+                .map_err(|e| {
+                    ClusterError::Config(format!("{}: {}", path.display(), safe_message(&e)))
+                })?
         }
         None if context.is_some() => Config::from_kubeconfig(&options)
             .await
-            .map_err(|e| ClusterError::Config(e.to_string()))?,
+            .map_err(|e| ClusterError::Config(safe_message(&e)))?,
         None => Config::infer().await.map_err(|e| {
-            ClusterError::Config(format!("{e}; pass --kubeconfig or set KUBECONFIG"))
+            ClusterError::Config(format!(
+                "{}; pass --kubeconfig or set KUBECONFIG",
+                safe_message(&e)
+            ))
         })?,
     };
-    let server = config.cluster_url.to_string();
+    let server = without_credentials(&config.cluster_url.to_string());
     let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
     Ok(Cluster {
@@ -50,4 +56,48 @@ pub async fn connect(
         server: server.trim_end_matches('/').to_owned(),
         default_namespace,
     })
+}
+
+/// An error about the kubeconfig without the kubeconfig's contents: a YAML parser quotes the
+/// lines around a syntax error, and those may hold a token.
+pub fn safe_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(KubeconfigError::Parse(_)) = e.downcast_ref::<KubeconfigError>() {
+            return "the kubeconfig is not valid YAML (its contents are not shown: they may hold credentials)".into();
+        }
+        current = e.source();
+    }
+    let text = error.to_string();
+    if text.contains('\n') {
+        // Multi-line messages quote input; keep the first line only.
+        text.lines().next().unwrap_or_default().to_owned()
+    } else {
+        text
+    }
+}
+
+/// `https://user:token@host:6443` → `https://host:6443`.
+fn without_credentials(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_in_server_urls_are_dropped() {
+        assert_eq!(
+            super::without_credentials("https://u:secret@host:6443/"),
+            "https://host:6443/"
+        );
+        assert_eq!(
+            super::without_credentials("https://host:6443"),
+            "https://host:6443"
+        );
+    }
 }

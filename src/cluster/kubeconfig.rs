@@ -19,7 +19,8 @@ pub fn context_namespace(kubeconfig: Option<&Path>, context: Option<&str>) -> Op
         Ok(config) => config,
         Err(e) => {
             crate::log::verbose(&format!(
-                "no kubeconfig read for the default namespace: {e}"
+                "no kubeconfig read for the default namespace: {}",
+                super::client::safe_message(&e)
             ));
             return None;
         }

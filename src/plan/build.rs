@@ -48,6 +48,9 @@ pub struct PlanRequest {
     pub prune: bool,
 }
 
+/// An existing namespace in which objects of not-yet-created namespaces are validated.
+const PROBE_NAMESPACE: &str = "default";
+
 /// From this many objects of one kind in one namespace on, one LIST replaces their GETs.
 const LIST_THRESHOLD: usize = 4;
 
@@ -456,23 +459,38 @@ async fn plan_one(
     if let (true, Some(proven)) = (noop, shortcut) {
         proven.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+    // An object whose namespace this plan creates is validated by the server as a create in
+    // the `default` namespace (SPEC.md, Safety: nothing is written before a dry-run).
+    let mut note = skip_reason
+        .as_ref()
+        .map(|why| format!("not dry-run on the server: {why}"));
+    if let (Some(_), false) = (&skip_reason, item.info.pending_crd) {
+        match objects::dry_run_create_in(cluster, &item.info, PROBE_NAMESPACE, &item.desired).await {
+            Ok(()) => {
+                note = Some(format!(
+                    "validated by a server dry-run in namespace {PROBE_NAMESPACE}: its own namespace is created by this plan"
+                ))
+            }
+            Err(e @ ClusterError::Api { code: 400 | 422, .. }) => return Err(e),
+            Err(e) => log::verbose(&format!("{}: could not be validated in {PROBE_NAMESPACE}: {e}", item.label())),
+        }
+    }
     let predicted = if noop {
         None
     } else if skip_reason.is_some() {
         Some(item.desired.clone())
     } else {
-        Some(
-            objects::apply(
-                cluster,
-                &item.info,
-                ns,
-                &item.name,
-                &item.desired,
-                true,
-                true,
-            )
-            .await?,
+        // A dry-run always returns the object the server would store.
+        objects::apply(
+            cluster,
+            &item.info,
+            ns,
+            &item.name,
+            &item.desired,
+            true,
+            true,
         )
+        .await?
     };
     let rules = matching_rules(ignore, &item.desired);
     let owners = live
@@ -508,6 +526,6 @@ async fn plan_one(
         origin: item.origin,
         member: item.member,
         diff,
-        note: skip_reason.map(|why| format!("not dry-run on the server: {why}")),
+        note,
     })
 }
