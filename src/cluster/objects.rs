@@ -209,7 +209,7 @@ pub async fn dry_run_create_in(
         .unwrap_or_default()
         .to_owned();
     let built = serde_json::to_vec(&probe)
-        .map_err(|e| kube::core::request::Error::SerializeBody(e))
+        .map_err(kube::core::request::Error::SerializeBody)
         .and_then(|body| request(info, Some(namespace)).create(&params, body));
     match send_discarding(cluster, built, "dry-run create", || {
         describe(info, Some(namespace), &name)
