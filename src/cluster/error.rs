@@ -65,6 +65,16 @@ impl ClusterError {
                     server: server.to_owned(),
                     operation,
                 },
+                // Not RBAC: the namespace is being deleted.
+                403 if status.message.contains("is being terminated") => ClusterError::Api {
+                    operation,
+                    code: 403,
+                    reason: status.reason,
+                    message: format!(
+                        "{}; wait until the namespace is gone, then run again",
+                        status.message
+                    ),
+                },
                 403 => ClusterError::Forbidden {
                     operation,
                     message: status.message,
