@@ -46,6 +46,39 @@ fn observed(object: &Value) -> bool {
         >= generation
 }
 
+/// Kinds that are healthy as soon as they are applied: they have no status a controller
+/// reports progress in. Waiting does not fetch them again.
+const HEALTHY_WHEN_APPLIED: &[(&str, &str)] = &[
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "ServiceAccount"),
+    ("", "Service"),
+    ("", "Endpoints"),
+    ("", "LimitRange"),
+    ("", "ResourceQuota"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("networking.k8s.io", "IngressClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "StorageClass"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+];
+
+/// Whether waiting must look at the live object (false: healthy once applied).
+pub fn needs_polling(group: &str, kind: &str) -> bool {
+    !HEALTHY_WHEN_APPLIED.contains(&(group, kind))
+}
+
 pub fn assess(group: &str, kind: &str, object: &Value) -> Health {
     match (group, kind) {
         ("apps" | "extensions", "Deployment") => deployment(object),
@@ -203,5 +236,10 @@ mod tests {
             Health::Progressing(_)
         ));
         assert_eq!(assess("", "ConfigMap", &json!({})), Health::Healthy);
+        assert!(!needs_polling("", "ConfigMap") && needs_polling("apps", "Deployment"));
+        assert!(
+            needs_polling("example.com", "Widget"),
+            "custom resources may report Ready"
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::health::{assess, Health};
+use super::health::{assess, needs_polling, Health};
 use crate::cluster::{objects, Cluster, ClusterError};
 use crate::plan::Change;
 use crate::report::progress::Progress;
@@ -32,7 +32,12 @@ pub async fn until_healthy(
     deadline: Instant,
     concurrency: usize,
 ) -> Result<WaitOutcome, ClusterError> {
-    let mut pending: Vec<Change> = changes.iter().map(|c| (*c).clone()).collect();
+    // Objects without a status need no GET: one request per ConfigMap would be wasted.
+    let mut pending: Vec<Change> = changes
+        .iter()
+        .filter(|c| needs_polling(&c.resource.resource.group, &c.resource.resource.kind))
+        .map(|c| (*c).clone())
+        .collect();
     let total = pending.len();
     let progress = Progress::new(total, "waiting for health");
     let mut last_state: HashMap<String, String> = HashMap::new();
