@@ -654,3 +654,47 @@ fn nothing_is_written_when_an_object_of_a_new_namespace_fails_validation() {
     );
     kubectl_ok(&["delete", "namespace", &ns, "--wait=false"], None);
 }
+
+#[test]
+fn a_cancelled_apply_gives_its_lease_back() {
+    let ns = TestNamespace::new("apply-cancel");
+    let repo = repo_with(&app(&ns.name));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args([
+            "apply",
+            ".",
+            "--name",
+            "shop",
+            "-n",
+            &ns.name,
+            "--timeout",
+            "60s",
+        ])
+        .current_dir(repo.path())
+        .env("KUBECONFIG", &testenv().kubeconfig)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("gitops starts");
+    // Wait until it waits for the Deployment (the lease is held by then).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while kubectl(&["-n", &ns.name, "get", "deployment", "api"], None).code != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the apply never got to the Deployment"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+    let lease = kubectl(&["-n", &ns.name, "get", "lease", "gitops-shop"], None);
+    assert_ne!(lease.code, 0, "the lease was given back: {}", lease.stdout);
+    // No 60-second wait for an expired lease: the next run goes ahead at once.
+    apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
+}

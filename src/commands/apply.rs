@@ -64,8 +64,16 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                 }
                 let options = options(args, &target);
                 Ok(apply::execute(&cluster, &plan, &options).await?)
-            }
-            .await;
+            };
+            // A cancelled CI job (SIGINT, SIGTERM) gives the lease back instead of leaving it
+            // to expire; what was written stays, and the next run continues from there.
+            let result = tokio::select! {
+                result = result => result,
+                signal = interrupted() => Err(anyhow::anyhow!(
+                    "target {}: stopped by {signal} before the run finished; objects already written stay, the inventory was not updated, and the next apply continues from there",
+                    target.name
+                )),
+            };
             // Released on every path: a failed preflight must not block the next run.
             if let Some(guard) = held {
                 guard.release().await;
@@ -90,6 +98,21 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
         }
         anyhow::Ok(exit)
     })
+}
+
+/// Resolves when the process is asked to stop.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
 }
 
 /// The target's lease, held until its inventory is written. A namespace that does not exist
