@@ -15,7 +15,11 @@ pub fn now_micro() -> String {
 
 /// Current UTC time as RFC 3339 (seconds), without a date crate.
 pub fn now_rfc3339() -> String {
-    let seconds = epoch_seconds() as i64;
+    rfc3339(epoch_seconds() as i64)
+}
+
+/// Seconds since the Unix epoch as RFC 3339 in UTC.
+pub fn rfc3339(seconds: i64) -> String {
     let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days + 719_468;

@@ -698,3 +698,49 @@ fn a_cancelled_apply_gives_its_lease_back() {
     // No 60-second wait for an expired lease: the next run goes ahead at once.
     apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
 }
+
+#[test]
+fn history_records_the_commit_author_and_subject() {
+    let ns = TestNamespace::new("apply-revision");
+    let repo = repo_with(&app(&ns.name));
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .env("GIT_AUTHOR_NAME", "Alice Example")
+            .env("GIT_AUTHOR_EMAIL", "alice@example.com")
+            .env("GIT_COMMITTER_NAME", "Alice Example")
+            .env("GIT_COMMITTER_EMAIL", "alice@example.com")
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&[
+        "commit",
+        "-q",
+        "-m",
+        "Deploy the shop\n\nWith a body that is not the subject.",
+    ]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    gitops_apply(
+        repo.path(),
+        &[".", "--name", "shop", "-n", &ns.name, "--no-wait"],
+    )
+    .expect_code(0);
+    let history = Gitops::new(["history", "--name", "shop", "-n", &ns.name, "-o", "json"])
+        .on_cluster()
+        .run();
+    history.expect_code(0);
+    let history: Value = serde_json::from_str(&history.stdout).unwrap();
+    let entry = &history["history"][0];
+    assert_eq!(entry["revision"], commit.as_str(), "{history:#}");
+    assert_eq!(entry["author"], "Alice Example", "{history:#}");
+    assert_eq!(entry["subject"], "Deploy the shop", "{history:#}");
+}

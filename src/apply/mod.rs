@@ -37,6 +37,8 @@ pub struct ApplyOptions {
     pub user: Option<String>,
     /// Recorded in the inventory: where the target came from.
     pub source: serde_json::Value,
+    /// The Git commit being applied (author and subject for the history), if any.
+    pub revision: Option<crate::source::Revision>,
 }
 
 /// How an apply ended when every write succeeded.
@@ -507,6 +509,8 @@ fn next_inventory(
     };
     inventory.record(HistoryEntry {
         revision: plan.revision.clone(),
+        author: options.revision.as_ref().and_then(|r| r.author.clone()),
+        subject: options.revision.as_ref().and_then(|r| r.subject.clone()),
         time: clock::now_rfc3339(),
         user: options.user.clone(),
         result: result.to_owned(),

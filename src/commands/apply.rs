@@ -163,5 +163,6 @@ fn options(args: &ApplyArgs, target: &Target) -> ApplyOptions {
         concurrency: usize::from(args.concurrency),
         user: user(),
         source: json!({"path": source_path(target).display().to_string(), "name": target.name}),
+        revision: crate::source::revision_info(&source_path(target)),
     }
 }

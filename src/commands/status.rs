@@ -73,13 +73,15 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
             text.push_str("  never applied\n");
             continue;
         }
-        let rows: Vec<[String; 6]> = entries
+        let rows: Vec<[String; 8]> = entries
             .iter()
             .rev()
             .map(|e| {
                 [
                     e.time.clone(),
                     short(&e.revision),
+                    e.author.clone().unwrap_or_else(|| "-".into()),
+                    e.subject.clone().unwrap_or_else(|| "-".into()),
                     e.result.clone(),
                     format!(
                         "+{} ~{} -{} ={}",
@@ -91,7 +93,9 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
             })
             .collect();
         text.push_str(&table::render(
-            ["TIME", "REVISION", "RESULT", "CHANGES", "DURATION", "USER"],
+            [
+                "TIME", "REVISION", "AUTHOR", "SUBJECT", "RESULT", "CHANGES", "DURATION", "USER",
+            ],
             &rows,
             2,
         ));

@@ -91,6 +91,11 @@ impl Member {
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
     pub revision: String,
+    /// Author and subject of the revision's commit, when it came from Git.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// RFC 3339, UTC.
     pub time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,6 +163,8 @@ mod tests {
         for i in 0..25 {
             inventory.record(HistoryEntry {
                 revision: i.to_string(),
+                author: None,
+                subject: None,
                 time: String::new(),
                 user: None,
                 result: "succeeded".into(),

@@ -33,3 +33,38 @@ pub fn revision(path: &Path) -> String {
         .and_then(|repo| repo.head_id().ok().map(|id| id.to_string()))
         .unwrap_or_else(|| "unknown".to_owned())
 }
+
+/// The commit a target is rendered from, as the inventory's history records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Revision {
+    pub commit: String,
+    pub author: Option<String>,
+    pub subject: Option<String>,
+    /// Committer time, RFC 3339 UTC.
+    pub time: Option<String>,
+}
+
+/// HEAD's commit, author, subject and time for the repository holding `path`.
+pub fn revision_info(path: &Path) -> Option<Revision> {
+    let start = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    let start = if start.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        start
+    };
+    let repo = gix::discover(start).ok()?;
+    let commit = repo.head_commit().ok()?;
+    let author = commit.author().ok().map(|a| a.name.to_string());
+    let subject = commit.message().ok().map(|m| m.summary().to_string());
+    let time = commit.time().ok().map(|t| crate::clock::rfc3339(t.seconds));
+    Some(Revision {
+        commit: commit.id.to_string(),
+        author,
+        subject,
+        time,
+    })
+}
