@@ -87,7 +87,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                     log::error(&format!(
                         "target {}: not healthy within {}s:\n{}",
                         target.name,
-                        options(args, &target).timeout.as_secs(),
+                        timeout(args, &target).as_secs(),
                         crate::report::bullets(&why)
                     ));
                     exit = Exit::Unhealthy;
@@ -154,10 +154,15 @@ fn user() -> Option<String> {
         .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
 }
 
+/// `--timeout`, else the target's, else 5m.
+fn timeout(args: &ApplyArgs, target: &Target) -> std::time::Duration {
+    args.timeout.or(target.timeout).unwrap_or(DEFAULT_TIMEOUT)
+}
+
 fn options(args: &ApplyArgs, target: &Target) -> ApplyOptions {
     ApplyOptions {
         wait: !args.no_wait,
-        timeout: args.timeout.or(target.timeout).unwrap_or(DEFAULT_TIMEOUT),
+        timeout: timeout(args, target),
         force_conflicts: args.force_conflicts,
         allow_empty: args.allow_empty,
         concurrency: usize::from(args.concurrency),

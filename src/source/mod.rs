@@ -3,21 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// The working-tree root of the Git repository containing `path`, if any.
-pub fn repository_root(path: &Path) -> Option<PathBuf> {
-    let start = if path.is_dir() { path } else { path.parent()? };
-    let start = if start.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        start
-    };
-    let repo = gix::discover(start).ok()?;
-    let root = repo.workdir()?;
-    root.canonicalize().ok()
-}
-
-/// The commit checked out in the repository holding `path`, or "unknown" outside Git.
-pub fn revision(path: &Path) -> String {
+/// The Git repository holding `path` (a directory, or a file's directory), if any.
+fn discover(path: &Path) -> Option<gix::Repository> {
     let start = if path.is_dir() {
         path
     } else {
@@ -28,10 +15,17 @@ pub fn revision(path: &Path) -> String {
     } else {
         start
     };
-    gix::discover(start)
-        .ok()
-        .and_then(|repo| repo.head_id().ok().map(|id| id.to_string()))
-        .unwrap_or_else(|| "unknown".to_owned())
+    gix::discover(start).ok()
+}
+
+/// The working-tree root of the Git repository containing `path`, if any.
+pub fn repository_root(path: &Path) -> Option<PathBuf> {
+    discover(path)?.workdir()?.canonicalize().ok()
+}
+
+/// The commit checked out in the repository holding `path`, or "unknown" outside Git.
+pub fn revision(path: &Path) -> String {
+    revision_info(path).map_or_else(|| "unknown".to_owned(), |r| r.commit)
 }
 
 /// The commit a target is rendered from, as the inventory's history records it.
@@ -46,17 +40,7 @@ pub struct Revision {
 
 /// HEAD's commit, author, subject and time for the repository holding `path`.
 pub fn revision_info(path: &Path) -> Option<Revision> {
-    let start = if path.is_dir() {
-        path
-    } else {
-        path.parent().unwrap_or(Path::new("."))
-    };
-    let start = if start.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        start
-    };
-    let repo = gix::discover(start).ok()?;
+    let repo = discover(path)?;
     let commit = repo.head_commit().ok()?;
     let author = commit.author().ok().map(|a| a.name.to_string());
     let subject = commit.message().ok().map(|m| m.summary().to_string());
