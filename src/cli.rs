@@ -38,6 +38,12 @@ pub struct GlobalArgs {
     /// Select a target of gitops.yaml (repeatable)
     #[arg(long = "target", global = true, value_name = "NAME")]
     pub targets: Vec<String>,
+    /// Clone this Git repository (URL or local path) and read the config from it instead of the working tree
+    #[arg(long, global = true, value_name = "URL")]
+    pub repo: Option<String>,
+    /// Branch, tag or commit to read (with --repo: of that repository; alone: of the local one)
+    #[arg(long = "ref", global = true, value_name = "REF")]
+    pub reference: Option<String>,
     /// Name of a PATH's target (names its inventory)
     #[arg(long, global = true, value_name = "NAME")]
     pub name: Option<String>,
@@ -74,6 +80,8 @@ pub enum Command {
     Status,
     /// Past applies of a target: time, revision, result, counts, duration, user
     History,
+    /// Render a past revision from Git and apply it (default: the last successful one before the current)
+    Rollback(RollbackArgs),
     /// List the targets of gitops.yaml (for CI matrix fan-out)
     Targets(TargetsArgs),
     /// Version of gitops and of the renderers it found
@@ -108,6 +116,22 @@ pub struct DiffArgs {
 pub struct ApplyArgs {
     /// Directory or file to apply; `-` reads stdin (default: the targets of gitops.yaml)
     pub path: Option<String>,
+    #[command(flatten)]
+    pub flags: ApplyFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Revision to roll back to: a commit, tag or branch (default: the last successful apply before the current revision)
+    #[arg(long, value_name = "REV")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub flags: ApplyFlags,
+}
+
+/// What `apply` and `rollback` share.
+#[derive(Debug, Args)]
+pub struct ApplyFlags {
     /// Delete objects of the inventory that are no longer rendered (default)
     #[arg(long, overrides_with = "no_prune")]
     pub prune: bool,

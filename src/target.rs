@@ -52,9 +52,14 @@ pub struct Selection {
 /// subdirectory may hold its own); outside Git, the current directory's.
 pub fn config_file(explicit: Option<&Path>) -> PathBuf {
     if let Some(file) = explicit {
-        return file.to_path_buf();
+        // With --repo/--ref, a relative --config names a file of that revision.
+        return if source::is_pinned() && file.is_relative() {
+            source::base_dir().join(file)
+        } else {
+            file.to_path_buf()
+        };
     }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let cwd = source::base_dir();
     let Some(root) = source::repository_root(&cwd) else {
         return cwd.join(config::FILE_NAME);
     };
@@ -177,7 +182,11 @@ fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
     let (source, name) = if path == "-" {
         (Source::Stdin, name.unwrap_or("stdin").to_owned())
     } else {
-        let path = PathBuf::from(path);
+        let path = if source::is_pinned() {
+            source::base_dir().join(path)
+        } else {
+            PathBuf::from(path)
+        };
         let name = match name {
             Some(name) => name.to_owned(),
             None => name_for_path(&path),
@@ -206,9 +215,9 @@ fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
 pub fn name_for_path(path: &Path) -> String {
     let absolute = path
         .canonicalize()
-        .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path));
-    let base = source::repository_root(&absolute)
-        .or_else(|| std::env::current_dir().ok()?.canonicalize().ok());
+        .unwrap_or_else(|_| source::base_dir().join(path));
+    let base =
+        source::repository_root(&absolute).or_else(|| source::base_dir().canonicalize().ok());
     let relative = base
         .as_deref()
         .and_then(|b| absolute.strip_prefix(b).ok())

@@ -33,8 +33,10 @@ pub struct ApplyOptions {
     pub force_conflicts: bool,
     pub allow_empty: bool,
     pub concurrency: usize,
-    /// Recorded in the history entry.
+    /// Recorded in the history entry: who, from which CI job, and `apply` or `rollback`.
     pub user: Option<String>,
+    pub job_url: Option<String>,
+    pub operation: &'static str,
     /// Recorded in the inventory: where the target came from.
     pub source: serde_json::Value,
     /// The Git commit being applied (author and subject for the history), if any.
@@ -513,6 +515,8 @@ fn next_inventory(
         subject: options.revision.as_ref().and_then(|r| r.subject.clone()),
         time: clock::now_rfc3339(),
         user: options.user.clone(),
+        job_url: options.job_url.clone(),
+        operation: options.operation.to_owned(),
         result: result.to_owned(),
         created: summary.create,
         updated: summary.update,

@@ -4,13 +4,15 @@ use serde_json::json;
 
 use super::planning::{
     connect, default_namespace, plan_target, print_plans, render_all, source_path, PlanSettings,
+    Rendered, RenderedTarget,
 };
 use crate::apply::{self, ApplyOptions, Outcome};
-use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::cli::{ApplyArgs, ApplyFlags, GlobalArgs};
 use crate::cluster::lease::{self, LeaseError, LeaseGuard};
 use crate::cluster::{Cluster, ClusterError};
 use crate::exit::Exit;
 use crate::log;
+use crate::source::{self, Revision};
 use crate::target::Target;
 
 /// Default wait for health (SPEC.md).
@@ -18,25 +20,43 @@ const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300)
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
     let rendered = render_all(global, args.path.as_deref())?;
+    execute(global, &args.flags, rendered, "apply")
+}
+
+/// Plans, applies, prunes and waits for every rendered target, one after the other; shared by
+/// `apply` and `rollback` (`operation` is what the history records).
+pub(super) fn execute(
+    global: &GlobalArgs,
+    flags: &ApplyFlags,
+    rendered: Rendered,
+    operation: &'static str,
+) -> anyhow::Result<Exit> {
     let ignore = rendered.ignore;
     let settings = PlanSettings {
-        concurrency: usize::from(args.concurrency),
+        concurrency: usize::from(flags.concurrency),
         shortcut: true,
-        prune: if args.no_prune {
+        prune: if flags.no_prune {
             Some(false)
         } else {
-            args.prune.then_some(true)
+            flags.prune.then_some(true)
         },
-        create_namespace: args.create_namespace,
+        create_namespace: flags.create_namespace,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let mut exit = Exit::Success;
-        for (target, manifests) in rendered.targets {
+        for rendered in rendered.targets {
+            let revision = rendered.revision_label();
+            let RenderedTarget {
+                target,
+                manifests,
+                revision: revision_info,
+                recorded_source,
+            } = rendered;
             let cluster = connect(global, &target).await?;
-            let held = if args.dry_run {
+            let held = if flags.dry_run {
                 None
             } else {
                 take_lease(global, &cluster, &target).await?
@@ -48,6 +68,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                     &cluster,
                     &target,
                     manifests,
+                    revision,
                     ignore.clone(),
                     &settings,
                 )
@@ -58,11 +79,14 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                     started.elapsed().as_millis()
                 ));
                 print_plans(global, std::slice::from_ref(&plan))?;
-                if args.dry_run {
+                if flags.dry_run {
                     log::info(&format!("target {}: dry run, nothing written", target.name));
                     return anyhow::Ok(Outcome::Healthy);
                 }
-                let options = options(args, &target);
+                let mut options = options(global, flags, &target, revision_info, operation);
+                if let Some(recorded) = recorded_source {
+                    options.source = recorded;
+                }
                 Ok(apply::execute(&cluster, &plan, &options).await?)
             };
             // A cancelled CI job (SIGINT, SIGTERM) gives the lease back instead of leaving it
@@ -79,7 +103,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                 guard.release().await;
             }
             match result? {
-                Outcome::Healthy if args.dry_run => {}
+                Outcome::Healthy if flags.dry_run => {}
                 Outcome::Healthy => {
                     log::info(&format!("target {}: applied and healthy", target.name))
                 }
@@ -87,7 +111,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
                     log::error(&format!(
                         "target {}: not healthy within {}s:\n{}",
                         target.name,
-                        timeout(args, &target).as_secs(),
+                        timeout(flags, &target).as_secs(),
                         crate::report::bullets(&why)
                     ));
                     exit = Exit::Unhealthy;
@@ -137,7 +161,9 @@ async fn take_lease(
 
 /// Who holds a lease: user, host and process, and the CI job when there is one.
 fn holder() -> String {
-    let user = user().unwrap_or_else(|| "someone".into());
+    let user = source::run_context()
+        .user
+        .unwrap_or_else(|| "someone".into());
     let host = lease::host();
     let job = ["GITHUB_RUN_ID", "CI_JOB_ID"]
         .iter()
@@ -148,26 +174,61 @@ fn holder() -> String {
     }
 }
 
-fn user() -> Option<String> {
-    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"]
-        .iter()
-        .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
-}
-
 /// `--timeout`, else the target's, else 5m.
-fn timeout(args: &ApplyArgs, target: &Target) -> std::time::Duration {
-    args.timeout.or(target.timeout).unwrap_or(DEFAULT_TIMEOUT)
+fn timeout(flags: &ApplyFlags, target: &Target) -> std::time::Duration {
+    flags.timeout.or(target.timeout).unwrap_or(DEFAULT_TIMEOUT)
 }
 
-fn options(args: &ApplyArgs, target: &Target) -> ApplyOptions {
+fn options(
+    global: &GlobalArgs,
+    flags: &ApplyFlags,
+    target: &Target,
+    revision: Option<Revision>,
+    operation: &'static str,
+) -> ApplyOptions {
+    let run = source::run_context();
     ApplyOptions {
-        wait: !args.no_wait,
-        timeout: timeout(args, target),
-        force_conflicts: args.force_conflicts,
-        allow_empty: args.allow_empty,
-        concurrency: usize::from(args.concurrency),
-        user: user(),
-        source: json!({"path": source_path(target).display().to_string(), "name": target.name}),
-        revision: crate::source::revision_info(&source_path(target)),
+        wait: !flags.no_wait,
+        timeout: timeout(flags, target),
+        force_conflicts: flags.force_conflicts,
+        allow_empty: flags.allow_empty,
+        concurrency: usize::from(flags.concurrency),
+        user: run.user,
+        job_url: run.job_url,
+        operation,
+        source: target_source(global, target),
+        revision,
     }
+}
+
+/// Where the target came from, as the inventory records it for `rollback`: its path relative
+/// to the repository root and the settings its renderer needs.
+fn target_source(global: &GlobalArgs, target: &Target) -> serde_json::Value {
+    let path = source_path(target);
+    let absolute = path.canonicalize().unwrap_or(path.clone());
+    let relative = source::repository_root(&absolute)
+        .and_then(|root| absolute.strip_prefix(root).ok().map(|p| p.to_path_buf()));
+    let mut value = json!({
+        "name": target.name,
+        "path": relative.as_deref().unwrap_or(&path).display().to_string(),
+        "inRepository": relative.is_some(),
+    });
+    if let Some(namespace) = global.namespace.as_ref().or(target.namespace.as_ref()) {
+        value["namespace"] = json!(namespace);
+    }
+    if target.create_namespace {
+        value["createNamespace"] = json!(true);
+    }
+    let helm = &target.helm;
+    if helm.release_name.is_some() || !helm.values.is_empty() || !helm.set.is_empty() {
+        value["helm"] = json!({
+            "releaseName": helm.release_name,
+            "values": helm.values,
+            "set": helm.set.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        });
+    }
+    if let Some(repo) = &global.repo {
+        value["repo"] = json!(source::redact_url(repo));
+    }
+    value
 }

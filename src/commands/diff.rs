@@ -19,14 +19,17 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
         .build()?;
     let plans = runtime.block_on(async {
         let mut plans = Vec::with_capacity(rendered.targets.len());
-        for (target, manifests) in rendered.targets {
+        for rendered in rendered.targets {
+            let revision = rendered.revision_label();
+            let target = rendered.target;
             let cluster = connect(global, &target).await?;
             plans.push(
                 plan_target(
                     global,
                     &cluster,
                     &target,
-                    manifests,
+                    rendered.manifests,
+                    revision,
                     ignore.clone(),
                     &settings,
                 )

@@ -4,6 +4,7 @@ mod apply;
 mod diff;
 mod planning;
 mod render;
+mod rollback;
 mod status;
 mod targets;
 mod version;
@@ -14,12 +15,22 @@ use crate::target::{Selection, Target};
 
 /// Runs the command; errors are reported by main, which maps them to exit codes.
 pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
+    // Rollback reads its revisions itself; every other command may be pinned to one. The
+    // snapshot's directory is removed when this returns.
+    let _snapshot = match &cli.command {
+        Command::Rollback(_) => None,
+        _ => crate::source::pin_from_flags(
+            cli.global.repo.as_deref(),
+            cli.global.reference.as_deref(),
+        )?,
+    };
     match &cli.command {
         Command::Render(args) => render::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),
         Command::Status => status::status(&cli.global),
         Command::History => status::history(&cli.global),
+        Command::Rollback(args) => rollback::run(&cli.global, args),
         Command::Targets(args) => targets::run(&cli.global, args),
         Command::Version => version::run(&cli.global),
     }

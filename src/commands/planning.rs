@@ -11,8 +11,9 @@ use crate::config::IgnoreRule;
 use crate::inventory::InventoryRef;
 use crate::plan::{self, Plan, PlanRequest};
 use crate::render::Manifest;
+use crate::source::{self, Revision};
 use crate::target::{self, Source, Target};
-use crate::{log, report, source};
+use crate::{log, report};
 
 /// Per-command planning choices.
 pub struct PlanSettings {
@@ -23,9 +24,29 @@ pub struct PlanSettings {
     pub create_namespace: bool,
 }
 
+/// One target, rendered and validated, with the revision it was rendered from.
+pub struct RenderedTarget {
+    pub target: Target,
+    pub manifests: Vec<Manifest>,
+    /// None outside Git.
+    pub revision: Option<Revision>,
+    /// Where the inventory says the target comes from, when already known (rollback keeps the
+    /// recorded one); None: worked out from the target's path.
+    pub recorded_source: Option<serde_json::Value>,
+}
+
+impl RenderedTarget {
+    /// The revision as plans and the inventory show it.
+    pub fn revision_label(&self) -> String {
+        self.revision
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), Revision::label)
+    }
+}
+
 /// The targets of a run with their validated manifests, and the run's ignore rules.
 pub struct Rendered {
-    pub targets: Vec<(Target, Vec<Manifest>)>,
+    pub targets: Vec<RenderedTarget>,
     pub ignore: Vec<IgnoreRule>,
 }
 
@@ -37,7 +58,20 @@ pub fn render_all(global: &GlobalArgs, path: Option<&str>) -> anyhow::Result<Ren
     let mut rendered = Vec::with_capacity(targets.len());
     for target in targets {
         let manifests = render_target(global, &target)?;
-        rendered.push((target, manifests));
+        let revision = source::revision_of(&source_path(&target));
+        if let Some(r) = revision.as_ref().filter(|r| r.dirty) {
+            log::warn(&format!(
+                "target {}: the working tree has uncommitted changes; the revision is {}",
+                target.name,
+                r.label()
+            ));
+        }
+        rendered.push(RenderedTarget {
+            target,
+            manifests,
+            revision,
+            recorded_source: None,
+        });
     }
     Ok(Rendered {
         targets: rendered,
@@ -73,6 +107,7 @@ pub async fn plan_target(
     cluster: &Cluster,
     target: &Target,
     manifests: Vec<Manifest>,
+    revision: String,
     ignore: Vec<IgnoreRule>,
     settings: &PlanSettings,
 ) -> anyhow::Result<Plan> {
@@ -92,7 +127,7 @@ pub async fn plan_target(
     let request = PlanRequest {
         inventory: InventoryRef::for_target(&target.name, &default_namespace),
         target: target.name.clone(),
-        revision: source::revision(&source_path(target)),
+        revision,
         manifests,
         default_namespace,
         create_namespace,

@@ -15,19 +15,24 @@ use crate::cluster::{objects, Cluster, Discovery};
 use crate::exit::Exit;
 use crate::inventory::{self, Inventory, InventoryRef, Member};
 use crate::report::table;
-use crate::target;
+use crate::source::{self, Relation};
+use crate::target::{self, Target};
 
 /// Most GETs in flight while reading member health.
 const CONCURRENCY: usize = 16;
 
-struct Applied {
-    target: String,
-    at: InventoryRef,
-    inventory: Option<Inventory>,
+pub(super) struct Applied {
+    pub target: String,
+    /// The target as selected (its context and namespace).
+    pub spec: Target,
+    pub at: InventoryRef,
+    pub inventory: Option<Inventory>,
 }
 
 /// Reads the inventory of every selected target.
-async fn read_inventories(global: &GlobalArgs) -> anyhow::Result<Vec<(Applied, Cluster)>> {
+pub(super) async fn read_inventories(
+    global: &GlobalArgs,
+) -> anyhow::Result<Vec<(Applied, Cluster)>> {
     let config = target::load_config(global.config.as_deref())?;
     let targets = target::select_applied(&selection(global, None), config.as_ref())?;
     let mut found = Vec::with_capacity(targets.len());
@@ -38,7 +43,8 @@ async fn read_inventories(global: &GlobalArgs) -> anyhow::Result<Vec<(Applied, C
         let inventory = inventory::read(&cluster, &at).await?;
         found.push((
             Applied {
-                target: target.name,
+                target: target.name.clone(),
+                spec: target,
                 at,
                 inventory,
             },
@@ -48,7 +54,7 @@ async fn read_inventories(global: &GlobalArgs) -> anyhow::Result<Vec<(Applied, C
     Ok(found)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
@@ -82,7 +88,11 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
                     short(&e.revision),
                     e.author.clone().unwrap_or_else(|| "-".into()),
                     e.subject.clone().unwrap_or_else(|| "-".into()),
-                    e.result.clone(),
+                    if e.operation == "apply" {
+                        e.result.clone()
+                    } else {
+                        format!("{} ({})", e.result, e.operation)
+                    },
                     format!(
                         "+{} ~{} -{} ={}",
                         e.created, e.updated, e.deleted, e.unchanged
@@ -100,7 +110,7 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
             2,
         ));
     }
-    print(global, &documents, &text);
+    print(global, &documents, &text)?;
     Ok(Exit::Success)
 }
 
@@ -123,12 +133,21 @@ pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
         let last = inventory.history.last();
         if let Some(last) = last {
             text.push_str(&format!(
-                "Revision {}, applied {} ({}, by {})\n",
+                "Revision {}, {} {} ({}, by {})\n",
                 short(&inventory.revision),
+                if last.operation == "rollback" {
+                    "rolled back"
+                } else {
+                    "applied"
+                },
                 last.time,
                 last.result,
                 last.user.as_deref().unwrap_or("unknown")
             ));
+        }
+        let head = head_relation(&inventory.revision);
+        if let Some((_, line)) = &head {
+            text.push_str(&format!("{line}\n"));
         }
         let rows: Vec<[String; 4]> = inventory
             .members
@@ -162,11 +181,12 @@ pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
             "applied": true,
             "inventory": {"namespace": applied.at.namespace, "name": applied.at.name},
             "revision": inventory.revision,
+            "head": head.map(|(value, _)| value),
             "lastApply": last,
             "members": members,
         }));
     }
-    print(global, &documents, &text);
+    print(global, &documents, &text)?;
     Ok(Exit::Success)
 }
 
@@ -214,6 +234,46 @@ fn health_text(health: &Health) -> String {
     }
 }
 
+/// How the local repository's HEAD relates to the deployed revision, as JSON and as a line;
+/// None outside Git.
+fn head_relation(deployed: &str) -> Option<(Value, String)> {
+    let cwd = source::base_dir();
+    let (head, relation) = source::relation_to_head(&cwd, deployed)?;
+    let (state, line) = match relation {
+        Relation::Same => ("same", "HEAD is the deployed revision".to_owned()),
+        Relation::Ahead(n) => (
+            "ahead",
+            format!(
+                "HEAD {} is {n} commit(s) ahead of the deployed revision: `gitops diff` shows what applying it would change",
+                short(&head)
+            ),
+        ),
+        Relation::Diverged => (
+            "diverged",
+            format!(
+                "HEAD {} does not contain the deployed revision (another branch, or history rewritten)",
+                short(&head)
+            ),
+        ),
+        Relation::Unknown => (
+            "unknown",
+            format!(
+                "HEAD {}: the deployed revision is not a commit of this repository",
+                short(&head)
+            ),
+        ),
+    };
+    let ahead = match relation {
+        Relation::Ahead(n) => Some(n),
+        Relation::Same => Some(0),
+        _ => None,
+    };
+    Some((
+        json!({"commit": head, "state": state, "ahead": ahead}),
+        line,
+    ))
+}
+
 /// Commit ids shortened to 12 characters, like `git log --oneline` in large repositories.
 fn short(revision: &str) -> String {
     let (id, suffix) = revision
@@ -231,15 +291,15 @@ fn short(revision: &str) -> String {
     }
 }
 
-fn print(global: &GlobalArgs, documents: &[Value], text: &str) {
+fn print(global: &GlobalArgs, documents: &[Value], text: &str) -> std::io::Result<()> {
     match global.output {
         OutputFormat::Json => {
             let value = match documents {
                 [one] => one.clone(),
                 _ => Value::Array(documents.to_vec()),
             };
-            println!("{value:#}");
+            crate::report::write_stdout(&format!("{value:#}\n"))
         }
-        _ => print!("{text}"),
+        _ => crate::report::write_stdout(text),
     }
 }

@@ -47,7 +47,7 @@ pub fn run(global: &GlobalArgs, args: &TargetsArgs) -> anyhow::Result<Exit> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(list));
+        crate::report::write_stdout(&format!("{}\n", serde_json::Value::Array(list)))?;
         return Ok(Exit::Success);
     }
     let rows: Vec<[String; 4]> = specs
@@ -61,9 +61,10 @@ pub fn run(global: &GlobalArgs, args: &TargetsArgs) -> anyhow::Result<Exit> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table::render(["NAME", "PATH", "NAMESPACE", "CONTEXT"], &rows, 0)
-    );
+    crate::report::write_stdout(&table::render(
+        ["NAME", "PATH", "NAMESPACE", "CONTEXT"],
+        &rows,
+        0,
+    ))?;
     Ok(Exit::Success)
 }

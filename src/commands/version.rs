@@ -23,18 +23,19 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
                 (tool.name.to_owned(), value)
             })
             .collect();
-        println!(
-            "{}",
+        crate::report::write_stdout(&format!(
+            "{}\n",
             json!({"gitops": env!("CARGO_PKG_VERSION"), "renderers": renderers})
-        );
+        ))?;
         return Ok(Exit::Success);
     }
-    println!("gitops {}", env!("CARGO_PKG_VERSION"));
+    let mut text = format!("gitops {}\n", env!("CARGO_PKG_VERSION"));
     for (tool, found) in &found {
-        match found {
-            Some((path, version)) => println!("{:<10} {version} ({})", tool.name, path.display()),
-            None => println!("{:<10} not found ({})", tool.name, tool.install),
-        }
+        text.push_str(&match found {
+            Some((path, version)) => format!("{:<10} {version} ({})\n", tool.name, path.display()),
+            None => format!("{:<10} not found ({})\n", tool.name, tool.install),
+        });
     }
+    crate::report::write_stdout(&text)?;
     Ok(Exit::Success)
 }

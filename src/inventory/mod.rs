@@ -100,6 +100,12 @@ pub struct HistoryEntry {
     pub time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The CI pipeline or job that ran it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_url: Option<String>,
+    /// `apply` or `rollback`.
+    #[serde(default = "default_operation")]
+    pub operation: String,
     /// `succeeded`, `unhealthy` or `failed`.
     pub result: String,
     pub created: usize,
@@ -107,6 +113,10 @@ pub struct HistoryEntry {
     pub deleted: usize,
     pub unchanged: usize,
     pub duration_seconds: f64,
+}
+
+fn default_operation() -> String {
+    "apply".to_owned()
 }
 
 /// What the parent's data holds.
@@ -167,6 +177,8 @@ mod tests {
                 subject: None,
                 time: String::new(),
                 user: None,
+                job_url: None,
+                operation: "apply".into(),
                 result: "succeeded".into(),
                 created: 0,
                 updated: 0,

@@ -15,3 +15,12 @@ pub fn bullets<T: std::fmt::Display>(items: &[T]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Writes a result to stdout. A reader that left (`gitops history | head`) gives a BrokenPipe
+/// error, which main treats as success, instead of the panic `println!` would give.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}

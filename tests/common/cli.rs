@@ -70,6 +70,11 @@ impl Gitops {
         self
     }
 
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
     /// Talk to the test cluster: its kubeconfig, admin context current.
     pub fn on_cluster(self) -> Self {
         let kubeconfig = &super::cluster::testenv().kubeconfig;

@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod git;
 pub mod kubectl;
 pub mod kubelet;
 pub mod proxy;

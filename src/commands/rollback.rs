@@ -1,0 +1,198 @@
+//! `gitops rollback [--to REV]`: the target as it was at a past revision, read from Git without
+//! touching the working tree, applied like `gitops apply` and recorded as a rollback.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde_json::Value;
+
+use super::apply;
+use super::planning::{Rendered, RenderedTarget};
+use super::render::render_target;
+use super::status::{read_inventories, runtime};
+use crate::cli::{GlobalArgs, RollbackArgs};
+use crate::exit::{Exit, UsageError};
+use crate::inventory::Inventory;
+use crate::source::{self, Snapshot};
+use crate::target::{self, HelmSettings, Source, Target};
+
+pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
+    if global.reference.is_some() {
+        return Err(
+            UsageError("rollback takes the revision with --to REV, not --ref".into()).into(),
+        );
+    }
+    let found = runtime()?.block_on(read_inventories(global))?;
+    // Every target is read from Git and rendered before anything is written; the snapshots
+    // live until the run ends.
+    let mut snapshots: Vec<Snapshot> = Vec::with_capacity(found.len());
+    let mut targets = Vec::with_capacity(found.len());
+    for (applied, _) in found {
+        let Some(inventory) = applied.inventory else {
+            anyhow::bail!(
+                "target {}: no inventory {}/{} in the cluster, so nothing to roll back (was it ever applied with this namespace and context?)",
+                applied.target,
+                applied.at.namespace,
+                applied.at.name
+            );
+        };
+        let revision = match &args.to {
+            Some(rev) => rev.clone(),
+            None => previous_success(&applied.target, &inventory)?,
+        };
+        let recorded = RecordedSource::read(&applied.target, &inventory.source)?;
+        let location = repository_location(global, &recorded)?;
+        let snapshot = source::snapshot(&location, Some(&revision))
+            .with_context(|| format!("target {}: reading revision {revision}", applied.target))?;
+        let path = snapshot.root.join(&recorded.path);
+        if !path.exists() {
+            anyhow::bail!(
+                "target {}: {} does not exist at revision {revision} ({}); choose another revision with --to",
+                applied.target,
+                recorded.path.display(),
+                snapshot.revision.commit
+            );
+        }
+        let target = Target {
+            name: applied.target.clone(),
+            source: Source::Path(path),
+            namespace: recorded.namespace.or(applied.spec.namespace.clone()),
+            context: applied.spec.context.clone(),
+            prune: applied.spec.prune,
+            timeout: applied.spec.timeout,
+            create_namespace: recorded.create_namespace,
+            helm: recorded.helm,
+        };
+        crate::log::info(&format!(
+            "target {}: rolling back to {} ({})",
+            target.name,
+            snapshot.revision.commit,
+            snapshot.revision.subject.as_deref().unwrap_or("no subject")
+        ));
+        let manifests = render_target(global, &target)?;
+        targets.push(RenderedTarget {
+            target,
+            manifests,
+            revision: Some(snapshot.revision.clone()),
+            recorded_source: Some(inventory.source.clone()),
+        });
+        snapshots.push(snapshot);
+    }
+    let config = target::load_config(global.config.as_deref())?;
+    let rendered = Rendered {
+        targets,
+        ignore: target::ignore_rules(config.as_ref()),
+    };
+    apply::execute(global, &args.flags, rendered, "rollback")
+}
+
+/// The newest successful apply whose revision differs from the deployed one.
+fn previous_success(target: &str, inventory: &Inventory) -> anyhow::Result<String> {
+    let current = inventory.revision.as_str();
+    inventory
+        .history
+        .iter()
+        .rev()
+        .filter(|e| e.result == "succeeded" && e.revision != current)
+        // A dirty or unknown revision cannot be read back from Git.
+        .find(|e| is_commit(&e.revision))
+        .map(|e| e.revision.clone())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "target {target}: the history has no successful apply of a committed revision other than the deployed one ({current}); name one with --to REV"
+            )
+        })
+}
+
+fn is_commit(revision: &str) -> bool {
+    revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Where a target came from, as the inventory recorded it at its last apply.
+struct RecordedSource {
+    path: PathBuf,
+    namespace: Option<String>,
+    create_namespace: bool,
+    helm: HelmSettings,
+    repo: Option<String>,
+}
+
+impl RecordedSource {
+    fn read(target: &str, value: &Value) -> anyhow::Result<Self> {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        let Some(path) = text("path") else {
+            anyhow::bail!(
+                "target {target}: the inventory does not record where the target came from (applied by an older gitops?); apply it once, then roll back"
+            );
+        };
+        if value.get("inRepository").and_then(Value::as_bool) == Some(false) {
+            anyhow::bail!(
+                "target {target} was applied from {path}, outside a Git repository: there is no revision to roll back to"
+            );
+        }
+        let helm = value.get("helm");
+        let helm_text = |key: &str| {
+            helm.and_then(|h| h.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let values = helm
+            .and_then(|h| h.get("values"))
+            .and_then(Value::as_array)
+            .map(|v| {
+                v.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let set = helm
+            .and_then(|h| h.get("set"))
+            .and_then(Value::as_array)
+            .map(|pairs| {
+                pairs
+                    .iter()
+                    .filter_map(|p| {
+                        Some((
+                            p.get(0)?.as_str()?.to_owned(),
+                            p.get(1)?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(RecordedSource {
+            path: PathBuf::from(path),
+            namespace: text("namespace"),
+            create_namespace: value.get("createNamespace").and_then(Value::as_bool) == Some(true),
+            helm: HelmSettings {
+                release_name: helm_text("releaseName"),
+                values,
+                set,
+            },
+            repo: text("repo"),
+        })
+    }
+}
+
+/// The repository to read past revisions from: `--repo`, else the one holding the current
+/// directory, else the URL the target was applied from.
+fn repository_location(global: &GlobalArgs, recorded: &RecordedSource) -> anyhow::Result<String> {
+    if let Some(url) = &global.repo {
+        return Ok(url.clone());
+    }
+    let cwd = std::env::current_dir()?;
+    if let Some(root) = source::repository_root(&cwd) {
+        return Ok(root.display().to_string());
+    }
+    match &recorded.repo {
+        Some(url) => Ok(url.clone()),
+        None => anyhow::bail!(
+            "rollback reads past revisions from Git, but {} is not in a Git repository: run it inside the repository, or pass --repo URL",
+            display(&cwd)
+        ),
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
