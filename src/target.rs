@@ -37,6 +37,8 @@ pub struct Target {
     pub timeout: Option<Duration>,
     pub create_namespace: bool,
     pub helm: HelmSettings,
+    /// The gitops.yaml that defines the target (None for a PATH).
+    pub config_file: Option<PathBuf>,
 }
 
 /// The target-selecting flags of one run.
@@ -152,7 +154,7 @@ pub fn select_applied(
     }
 }
 
-fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Result<Target> {
+pub fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Result<Target> {
     let helm = spec.helm.clone().unwrap_or_default();
     let set = config::helm_set_values(&helm)
         .map_err(|e| anyhow::anyhow!("target {:?}: helm.set {e}", spec.name))?;
@@ -175,6 +177,7 @@ fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Result
             values: helm.values,
             set,
         },
+        config_file: Some(config.file.clone()),
     })
 }
 
@@ -208,6 +211,7 @@ fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
         timeout: None,
         create_namespace: false,
         helm: HelmSettings::default(),
+        config_file: None,
     })
 }
 

@@ -157,6 +157,16 @@ fn repo_and_ref_read_a_branch_a_tag_or_a_commit_of_a_local_repository() {
         .run()
     };
     assert_eq!(rendered_names(&render(&url, "v1")), ["one"]);
+    let text = gitops_in(
+        elsewhere.path(),
+        &["render", "app", "--repo", &url, "--ref", "v1"],
+    )
+    .run();
+    assert!(
+        text.stdout.contains("# Source: app/one.yaml:1") && !text.stdout.contains("gitops-source-"),
+        "sources are shown relative to the revision's root:\n{}",
+        text.stdout
+    );
     assert_eq!(rendered_names(&render(&url, "release")), ["one", "two"]);
     assert_eq!(
         rendered_names(&render(&format!("file://{url}"), &revisions.first)),
@@ -519,4 +529,86 @@ fn history_records_three_revisions_and_rollback_restores_the_first() {
     assert!(unknown.stderr.contains("\"nope\""), "{}", unknown.stderr);
     assert_eq!(config_maps(&ns.name), ["one", "three", "two"]);
     let _ = kubectl(&["version"], None);
+}
+
+/// Copies a fixture directory into the repository.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn rollback_renders_a_chart_with_the_settings_the_inventory_recorded() {
+    let ns = common::unique_name("git-helm");
+    let repo = Repo::init();
+    copy_dir(
+        &common::cli::fixture("demo/charts/podinfo-lite"),
+        &repo.path().join("deploy/chart"),
+    );
+    let config = |message: &str| {
+        format!(
+            "targets:\n  - name: web\n    path: deploy/chart\n    namespace: {ns}\n    createNamespace: true\n    helm:\n      releaseName: web\n      values: [values-staging.yaml]\n      set:\n        ui.message: \"{message}\"\n"
+        )
+    };
+    let _cleanup = Namespace(ns.clone());
+    let apply = || {
+        gitops_in(repo.path(), &["apply", "--no-wait"])
+            .on_cluster()
+            .run()
+            .expect_code(0);
+    };
+    let first = repo.commit(
+        &[("gitops.yaml", &config("first"))],
+        "Ada Lovelace",
+        "chart: first",
+    );
+    apply();
+    // The second revision changes a helm set value; rolling back renders the chart with the
+    // values file and set values recorded for the first.
+    repo.commit(
+        &[("gitops.yaml", &config("second"))],
+        "Grace Hopper",
+        "chart: second",
+    );
+    apply();
+    let message = || {
+        kubectl_ok(
+            &[
+                "-n",
+                &ns,
+                "get",
+                "configmap",
+                "web-podinfo-lite",
+                "-o",
+                "jsonpath={.data.PODINFO_UI_MESSAGE}",
+            ],
+            None,
+        )
+    };
+    assert_eq!(message(), "second");
+    gitops_in(
+        repo.path(),
+        &["rollback", "--target", "web", "--to", &first, "--no-wait"],
+    )
+    .on_cluster()
+    .run()
+    .expect_code(0);
+    assert_eq!(message(), "first");
+}
+
+/// Deletes a namespace that gitops created, when the test ends.
+struct Namespace(String);
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = kubectl(&["delete", "namespace", &self.0, "--wait=false"], None);
+    }
 }

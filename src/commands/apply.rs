@@ -206,8 +206,15 @@ fn options(
 fn target_source(global: &GlobalArgs, target: &Target) -> serde_json::Value {
     let path = source_path(target);
     let absolute = path.canonicalize().unwrap_or(path.clone());
-    let relative = source::repository_root(&absolute)
-        .and_then(|root| absolute.strip_prefix(root).ok().map(|p| p.to_path_buf()));
+    let root = source::repository_root(&absolute);
+    let relative_to_root = |path: &std::path::Path| {
+        let absolute = path.canonicalize().ok()?;
+        absolute
+            .strip_prefix(root.as_ref()?)
+            .ok()
+            .map(|p| p.to_path_buf())
+    };
+    let relative = relative_to_root(&path);
     let mut value = json!({
         "name": target.name,
         "path": relative.as_deref().unwrap_or(&path).display().to_string(),
@@ -218,6 +225,11 @@ fn target_source(global: &GlobalArgs, target: &Target) -> serde_json::Value {
     }
     if target.create_namespace {
         value["createNamespace"] = json!(true);
+    }
+    // The gitops.yaml that defined the target: rollback prefers that file as it was at the
+    // revision, so that renderer settings kept there roll back too.
+    if let Some(config) = target.config_file.as_deref().and_then(relative_to_root) {
+        value["config"] = json!(config.display().to_string());
     }
     let helm = &target.helm;
     if helm.release_name.is_some() || !helm.values.is_empty() || !helm.set.is_empty() {

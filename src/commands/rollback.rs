@@ -44,24 +44,36 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
         let location = repository_location(global, &recorded)?;
         let snapshot = source::snapshot(&location, Some(&revision))
             .with_context(|| format!("target {}: reading revision {revision}", applied.target))?;
-        let path = snapshot.root.join(&recorded.path);
-        if !path.exists() {
-            anyhow::bail!(
-                "target {}: {} does not exist at revision {revision} ({}); choose another revision with --to",
-                applied.target,
-                recorded.path.display(),
-                snapshot.revision.commit
-            );
-        }
+        let target = match target_at_revision(&snapshot, &recorded, &applied.target)? {
+            Some(target) => target,
+            None => {
+                let path = snapshot.root.join(&recorded.path);
+                if !path.exists() {
+                    anyhow::bail!(
+                        "target {}: {} does not exist at revision {revision} ({}); choose another revision with --to",
+                        applied.target,
+                        recorded.path.display(),
+                        snapshot.revision.commit
+                    );
+                }
+                Target {
+                    name: applied.target.clone(),
+                    source: Source::Path(path),
+                    namespace: recorded.namespace.clone(),
+                    context: None,
+                    prune: applied.spec.prune,
+                    timeout: applied.spec.timeout,
+                    create_namespace: recorded.create_namespace,
+                    helm: recorded.helm.clone(),
+                    config_file: None,
+                }
+            }
+        };
+        // The cluster and namespace stay those of the inventory being rolled back.
         let target = Target {
-            name: applied.target.clone(),
-            source: Source::Path(path),
-            namespace: recorded.namespace.or(applied.spec.namespace.clone()),
             context: applied.spec.context.clone(),
-            prune: applied.spec.prune,
-            timeout: applied.spec.timeout,
-            create_namespace: recorded.create_namespace,
-            helm: recorded.helm,
+            namespace: target.namespace.or(applied.spec.namespace.clone()),
+            ..target
         };
         crate::log::info(&format!(
             "target {}: rolling back to {} ({})",
@@ -84,6 +96,28 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
         ignore: target::ignore_rules(config.as_ref()),
     };
     apply::execute(global, &args.flags, rendered, "rollback")
+}
+
+/// The target as gitops.yaml defined it at the revision, when the inventory recorded which
+/// gitops.yaml defined it and that file still defines a target of that name there.
+fn target_at_revision(
+    snapshot: &Snapshot,
+    recorded: &RecordedSource,
+    name: &str,
+) -> anyhow::Result<Option<Target>> {
+    let Some(config) = &recorded.config else {
+        return Ok(None);
+    };
+    let file = snapshot.root.join(config);
+    if !file.is_file() {
+        return Ok(None);
+    }
+    let config = crate::config::Config::load(&file)
+        .with_context(|| format!("target {name}: reading {} at the revision", config.display()))?;
+    match config.target(name) {
+        Some(spec) => Ok(Some(target::config_target(&config, spec)?)),
+        None => Ok(None),
+    }
 }
 
 /// The newest successful apply whose revision differs from the deployed one.
@@ -115,6 +149,8 @@ struct RecordedSource {
     create_namespace: bool,
     helm: HelmSettings,
     repo: Option<String>,
+    /// The gitops.yaml that defined the target, relative to the repository root.
+    config: Option<PathBuf>,
 }
 
 impl RecordedSource {
@@ -170,6 +206,7 @@ impl RecordedSource {
                 set,
             },
             repo: text("repo"),
+            config: text("config").map(PathBuf::from),
         })
     }
 }

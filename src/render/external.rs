@@ -12,9 +12,11 @@ use crate::target::HelmSettings;
 pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let shown = display_path(dir);
     let (program, args): (PathBuf, Vec<String>) = match tools::KUSTOMIZE.locate() {
-        Some(kustomize) => (kustomize, vec!["build".into(), shown.clone()]),
+        // The real path for the program (a revision's temporary directory included); `shown`
+        // for messages.
+        Some(kustomize) => (kustomize, vec!["build".into(), program_path(dir)]),
         None => match tools::KUBECTL.locate() {
-            Some(kubectl) => (kubectl, vec!["kustomize".into(), shown.clone()]),
+            Some(kubectl) => (kubectl, vec!["kustomize".into(), program_path(dir)]),
             None => {
                 return Err(RenderError::RendererMissing(
                     tools::KUSTOMIZE.missing_hint(),
@@ -45,7 +47,7 @@ pub fn helm(
     let mut args: Vec<String> = vec![
         "template".into(),
         release.into(),
-        shown.clone(),
+        program_path(chart),
         "--namespace".into(),
         namespace.into(),
         // CRDs are part of what the target deploys; chart tests are not.
@@ -60,7 +62,7 @@ pub fn helm(
             });
         }
         args.push("--values".into());
-        args.push(display_path(&path));
+        args.push(program_path(&path));
     }
     for (key, value) in &settings.set {
         args.push("--set".into());
@@ -70,6 +72,16 @@ pub fn helm(
     let mut manifests = parse_stream(&stdout, &shown)?;
     attribute_helm_sources(&stdout, &shown, &mut manifests);
     Ok(manifests)
+}
+
+/// A path as a renderer program gets it: as given, unless it lies in a revision written to a
+/// temporary directory (then the display form would not resolve).
+fn program_path(path: &Path) -> String {
+    if crate::source::within_snapshot(path).is_some() {
+        path.display().to_string()
+    } else {
+        display_path(path)
+    }
 }
 
 /// helm marks each document with `# Source: chart/templates/x.yaml`; use it as the origin.

@@ -127,11 +127,15 @@ pub fn render(
     }
 }
 
-/// A path as the user should see it: relative to the current directory when below it.
+/// A path as the user should see it: relative to the root of the revision it was read from
+/// (`--repo`, `--ref`, rollback), else to the current directory when below it.
 pub fn display_path(path: &Path) -> String {
-    let shown = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+    let shown = crate::source::within_snapshot(path)
+        .or_else(|| {
+            std::env::current_dir()
+                .ok()
+                .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        })
         .unwrap_or_else(|| path.to_path_buf());
     let shown: PathBuf = shown
         .components()

@@ -42,6 +42,7 @@ pub fn snapshot(url: &str, reference: Option<&str>) -> Result<Snapshot, SourceEr
     tree::write_tree(&repo, commit, &root)?;
     // The canonical form, so that paths under it compare equal to what canonicalize gives.
     let root = root.canonicalize().unwrap_or(root);
+    super::remember_snapshot(&root);
     let revision = super::describe(
         &repo
             .find_commit(commit)

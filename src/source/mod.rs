@@ -117,6 +117,24 @@ struct Pinned {
 
 static PINNED: OnceLock<Pinned> = OnceLock::new();
 
+/// Roots of the revisions written to temporary directories in this run, so that messages show
+/// paths relative to them rather than the temporary directory.
+static SNAPSHOT_ROOTS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn remember_snapshot(root: &Path) {
+    if let Ok(mut roots) = SNAPSHOT_ROOTS.lock() {
+        roots.push(root.to_path_buf());
+    }
+}
+
+/// `path` relative to the root of the snapshot holding it, if one does.
+pub fn within_snapshot(path: &Path) -> Option<PathBuf> {
+    let roots = SNAPSHOT_ROOTS.lock().ok()?;
+    roots
+        .iter()
+        .find_map(|root| path.strip_prefix(root).ok().map(Path::to_path_buf))
+}
+
 /// Makes `snapshot` the source of every target of this run, relative paths starting in its
 /// `subdirectory`. Keep the snapshot alive until the run ends (dropping it removes the
 /// directory).
