@@ -112,8 +112,12 @@ fn target_at_revision(
     if !file.is_file() {
         return Ok(None);
     }
-    let config = crate::config::Config::load(&file)
-        .with_context(|| format!("target {name}: reading {} at the revision", config.display()))?;
+    let config = crate::config::Config::load(&file).with_context(|| {
+        format!(
+            "target {name}: reading {} at the revision",
+            config.display()
+        )
+    })?;
     match config.target(name) {
         Some(spec) => Ok(Some(target::config_target(&config, spec)?)),
         None => Ok(None),
