@@ -478,3 +478,51 @@ fn demo_fixtures_render_to_their_golden_output() {
         assert_golden(&format!("demo-{target}.yaml"), &run.stdout);
     }
 }
+
+#[test]
+fn argo_and_helm_hooks_are_left_out_with_a_warning_naming_each() {
+    let dir = temp_tree(&[
+        ("app.yaml", &config_map("settings")),
+        (
+            "hooks.yaml",
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: upgrade-sql-schema\n  annotations:\n    argocd.argoproj.io/hook: PreSync\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: alpine}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: smoke\n  annotations:\n    helm.sh/hook: post-install\nspec:\n  containers: [{name: s, image: alpine}]\n",
+        ),
+    ]);
+    let run = gitops(&["render", "-o", "json", dir.path().to_str().unwrap()]);
+    run.expect_code(0);
+    assert_eq!(names(&run.stdout), ["settings"]);
+    assert!(
+        run.stderr.contains("left out 2 hook object(s)")
+            && run.stderr.contains("Job upgrade-sql-schema (")
+            && run.stderr.contains("hooks.yaml:1 (document 1)")
+            && run.stderr.contains("argocd.argoproj.io/hook: PreSync")
+            && run.stderr.contains("Pod smoke (")
+            && run.stderr.contains("helm.sh/hook: post-install"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_directory_with_files_but_no_manifests_is_an_error() {
+    let dir = temp_tree(&[
+        ("app/guestbook.jsonnet", "{}"),
+        ("app/params.libsonnet", "{}"),
+    ]);
+    let run = Gitops::new(["render", "app"]).current_dir(dir.path()).run();
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("app holds no *.yaml, *.yml or *.json manifests")
+            && run.stderr.contains("app/guestbook.jsonnet"),
+        "{}",
+        run.stderr
+    );
+    // Only hidden files (a .gitkeep): an empty render, which apply refuses over a non-empty
+    // inventory unless --allow-empty.
+    let empty = temp_tree(&[("app/.gitkeep", "")]);
+    Gitops::new(["render", "app"])
+        .current_dir(empty.path())
+        .run()
+        .expect_code(0);
+}

@@ -23,8 +23,18 @@ pub struct InvalidRender {
 /// Renders, validates and orders one target (shared by every command that renders).
 pub fn render_target(global: &GlobalArgs, target: &Target) -> anyhow::Result<Vec<Manifest>> {
     let namespace = default_namespace(global, target);
-    let (kind, mut manifests) = render::render(target, &namespace)
+    let (kind, manifests) = render::render(target, &namespace)
         .with_context(|| format!("rendering target {}", target.name))?;
+    let (mut manifests, hooks) = render::hooks::split_hooks(manifests);
+    if !hooks.is_empty() {
+        let names: Vec<String> = hooks.iter().map(render::hooks::describe).collect();
+        log::warn(&format!(
+            "target {}: left out {} hook object(s); gitops does not run Argo CD or Helm hooks, run them separately:\n{}",
+            target.name,
+            hooks.len(),
+            crate::report::bullets(&names)
+        ));
+    }
     log::verbose(&format!(
         "target {}: {} renderer, {} objects, default namespace {namespace}",
         target.name,

@@ -4,6 +4,7 @@
 //! `validate` checks and `order` sorts into apply order.
 
 mod external;
+pub mod hooks;
 pub mod manifest;
 pub mod order;
 mod plain;
@@ -63,6 +64,8 @@ pub enum RenderError {
     },
     #[error("{path}: no such file or directory")]
     NotFound { path: String },
+    #[error("{path} holds no *.yaml, *.yml or *.json manifests (found {found}): gitops renders plain YAML/JSON, kustomizations and Helm charts (not jsonnet); point the target at the manifests")]
+    NoManifests { path: String, found: String },
     #[error("{0}")]
     RendererMissing(String),
     #[error("{command} failed{status}:\n{stderr}")]

@@ -24,8 +24,18 @@ pub fn read_file(path: &Path) -> Result<Vec<Manifest>, RenderError> {
 /// Reads every `*.yaml`, `*.yml` and `*.json` below `root`, skipping hidden entries.
 pub fn read_dir(root: &Path) -> Result<Vec<Manifest>, RenderError> {
     let mut files = Vec::new();
+    let mut others = Vec::new();
     let mut visited = HashSet::new();
-    collect_files(root, root, &mut visited, &mut files)?;
+    collect_files(root, root, &mut visited, &mut files, &mut others)?;
+    // Files but no manifests (jsonnet, templates of an unknown tool): say so rather than
+    // render nothing. A directory with no files at all stays an empty render.
+    if files.is_empty() && !others.is_empty() {
+        let found: Vec<String> = others.iter().take(3).map(|p| display_path(p)).collect();
+        return Err(RenderError::NoManifests {
+            path: display_path(root),
+            found: found.join(", "),
+        });
+    }
     let mut manifests = Vec::new();
     for file in files {
         manifests.extend(read_file(&file)?);
@@ -38,6 +48,7 @@ fn collect_files(
     dir: &Path,
     visited: &mut HashSet<PathBuf>,
     files: &mut Vec<PathBuf>,
+    others: &mut Vec<PathBuf>,
 ) -> Result<(), RenderError> {
     let canonical = dir.canonicalize().map_err(|e| io_error(dir, &e))?;
     if !visited.insert(canonical.clone()) {
@@ -63,9 +74,11 @@ fn collect_files(
         let meta = std::fs::metadata(&path).map_err(|e| io_error(&path, &e))?;
         if meta.is_dir() {
             reject_nested_app(root, &path)?;
-            collect_files(root, &path, visited, files)?;
+            collect_files(root, &path, visited, files, others)?;
         } else if has_extension(&path, &["yaml", "yml", "json"]) && !is_config_file(&path) {
             files.push(path);
+        } else if !is_config_file(&path) {
+            others.push(path);
         }
     }
     visited.remove(&canonical);
