@@ -364,7 +364,7 @@ fn regex_replace_server(kubeconfig: &str, server: &str) -> String {
 fn unknown_kinds_fail_before_any_dry_run() {
     let repo = temp_tree(&[(
         "x.yaml",
-        "apiVersion: nothing.example.com/v1\nkind: Gadget\nmetadata: {name: g}\n",
+        "apiVersion: nothing.example.com/v1\nkind: Gadget\nmetadata: {name: g}\n---\napiVersion: autoscaling/v9\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec: {}\n",
     )]);
     let run = Gitops::new(["diff", "."])
         .current_dir(repo.path())
@@ -372,7 +372,19 @@ fn unknown_kinds_fail_before_any_dry_run() {
         .run();
     run.expect_code(1);
     assert!(
-        run.stderr.contains("x.yaml:1 (document 1): nothing.example.com/v1 Gadget g: kind Gadget of nothing.example.com/v1"),
+        run.stderr.contains("x.yaml:1 (document 1): nothing.example.com/v1 Gadget g: kind Gadget of nothing.example.com/v1")
+            && run.stderr.contains("does not serve Gadget in any version: install the CRD"),
+        "{}",
+        run.stderr
+    );
+    // A kind the cluster serves in other versions: the message names them (found by discovery,
+    // so it holds on every server version).
+    assert!(
+        run.stderr
+            .contains("kind HorizontalPodAutoscaler of autoscaling/v9 (this cluster (v")
+            && run
+                .stderr
+                .contains("serves HorizontalPodAutoscaler as autoscaling/v1"),
         "{}",
         run.stderr
     );

@@ -3,6 +3,7 @@
 //! Connection (kubeconfig, context, in-cluster), errors people can act on, discovery once per
 //! run, and the reads and server-side applies that planning and applying need.
 
+pub mod alternatives;
 mod client;
 pub mod discovery;
 mod error;

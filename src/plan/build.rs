@@ -20,7 +20,7 @@ use super::prune::plan_deletes;
 use super::shortcut::apply_is_noop;
 use super::textdiff::unified;
 use super::{Action, Change, Plan};
-use crate::cluster::{objects, Cluster, ClusterError, Discovery, ResourceInfo};
+use crate::cluster::{alternatives, objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::config::IgnoreRule;
 use crate::inventory::{self, InventoryError, InventoryRef, Member, PART_OF_LABEL};
 use crate::render::order::wave_of;
@@ -108,7 +108,10 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
     let mut discovery = Discovery::run(cluster, api_versions).await?;
     discovery.add_render_crds(&request.manifests);
 
-    let mut prepared = resolve(&discovery, &request)?;
+    let mut prepared = match resolve(&discovery, &request) {
+        Ok(prepared) => prepared,
+        Err(unknown) => return Err(explain_unknown(cluster, unknown).await),
+    };
     let namespaces: BTreeSet<String> = prepared
         .iter()
         .filter_map(|p| p.namespace.clone())
@@ -208,8 +211,39 @@ fn check_namespace_waves(prepared: &[Prepared]) -> Result<(), PlanError> {
     }
 }
 
+/// An object whose apiVersion/kind the cluster does not serve.
+struct UnknownKind {
+    group: String,
+    kind: String,
+    label: String,
+}
+
+/// Every unknown kind, with which versions the cluster serves it under instead.
+async fn explain_unknown(cluster: &Cluster, unknown: Vec<UnknownKind>) -> PlanError {
+    let wanted = unknown
+        .iter()
+        .map(|u| (u.group.clone(), u.kind.clone()))
+        .collect();
+    let (served, version) = alternatives::served_elsewhere(cluster, &wanted).await;
+    PlanError::UnknownKinds(
+        unknown
+            .iter()
+            .map(|u| {
+                format!(
+                    "{} ({})",
+                    u.label,
+                    alternatives::hint(&served, version.as_deref(), &u.group, &u.kind)
+                )
+            })
+            .collect(),
+    )
+}
+
 /// Maps every manifest to its resource; unknown kinds are all reported before any request.
-fn resolve(discovery: &Discovery, request: &PlanRequest) -> Result<Vec<Prepared>, PlanError> {
+fn resolve(
+    discovery: &Discovery,
+    request: &PlanRequest,
+) -> Result<Vec<Prepared>, Vec<UnknownKind>> {
     let mut prepared = Vec::with_capacity(request.manifests.len());
     let mut unknown = Vec::new();
     for manifest in &request.manifests {
@@ -218,11 +252,15 @@ fn resolve(discovery: &Discovery, request: &PlanRequest) -> Result<Vec<Prepared>
             manifest.kind().unwrap_or_default(),
         );
         let Some(info) = discovery.resolve(api_version, kind) else {
-            unknown.push(format!(
-                "{}: {}: kind {kind} of {api_version}",
-                manifest.origin,
-                manifest.describe()
-            ));
+            unknown.push(UnknownKind {
+                group: manifest.group().to_owned(),
+                kind: kind.to_owned(),
+                label: format!(
+                    "{}: {}: kind {kind} of {api_version}",
+                    manifest.origin,
+                    manifest.describe()
+                ),
+            });
             continue;
         };
         prepared.push(prepare(manifest, info.clone(), &request.default_namespace));
@@ -230,7 +268,7 @@ fn resolve(discovery: &Discovery, request: &PlanRequest) -> Result<Vec<Prepared>
     if unknown.is_empty() {
         Ok(prepared)
     } else {
-        Err(PlanError::UnknownKinds(unknown))
+        Err(unknown)
     }
 }
 
