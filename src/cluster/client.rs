@@ -53,6 +53,10 @@ pub async fn connect(
         })?,
     };
     let policy = RetryPolicy::from_env().map_err(ClusterError::Config)?;
+    // kube's own retry layer (429/503/504, up to 15 times, waits of up to 1000 s) would retry
+    // underneath ours, unbounded in time and unlogged: retries happen in `retry` only.
+    let mut config = config;
+    config.default_retry = false;
     let server = without_credentials(&config.cluster_url.to_string());
     let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;

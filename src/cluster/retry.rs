@@ -39,10 +39,12 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 8,
+            max_attempts: 10,
             base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(4),
-            budget: Duration::from_secs(20),
+            max_delay: Duration::from_secs(5),
+            // Long enough to ride through an API server restart (a few seconds to start and
+            // become ready), short enough that a run against a dead server ends soon.
+            budget: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(10),
             // The API server's own default request timeout (--request-timeout=1m0s): an answer
             // that takes longer is not coming.
@@ -352,9 +354,9 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_the_cap_and_jitter_stays_in_its_half() {
         let policy = RetryPolicy::default();
-        let waits: Vec<u128> = (2..=8).map(|n| policy.backoff(n).as_millis()).collect();
-        assert_eq!(waits, [250, 500, 1000, 2000, 4000, 4000, 4000]);
-        assert_eq!(policy.backoff(200), Duration::from_secs(4));
+        let waits: Vec<u128> = (2..=10).map(|n| policy.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 4000, 5000, 5000, 5000, 5000]);
+        assert_eq!(policy.backoff(200), Duration::from_secs(5));
         for _ in 0..100 {
             let d = jitter(Duration::from_millis(1000));
             assert!(d >= Duration::from_millis(500) && d <= Duration::from_millis(1000));
@@ -445,10 +447,10 @@ mod tests {
             Err::<(), _>(Failure::from(api(503, "ServiceUnavailable")))
         };
         assert!(run(&retries, || "get x".into(), down).await.is_err());
-        assert_eq!(calls.load(Ordering::SeqCst), 8);
+        assert_eq!(calls.load(Ordering::SeqCst), 10);
         assert!(retries.server_given_up());
         assert!(run(&retries, || "get y".into(), down).await.is_err());
-        assert_eq!(calls.load(Ordering::SeqCst), 9);
+        assert_eq!(calls.load(Ordering::SeqCst), 11);
     }
 
     #[tokio::test]

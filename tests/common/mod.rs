@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod http_proxy;
 pub mod kubectl;
 pub mod kubelet;
 pub mod proxy;
