@@ -11,10 +11,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::apiserver::SecondApiServer;
 use common::cli::{temp_tree, Gitops, Run};
 use common::http_proxy::{Fault, HttpFaultProxy, When};
 use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
-use common::testenv;
+use common::{testenv, KubeletStandIn};
 use serde_json::Value;
 
 /// ConfigMaps `cm-0`…, a ServiceAccount, a Service and a Secret, all in `ns`.
@@ -358,4 +359,174 @@ fn a_server_that_stays_unavailable_stops_the_apply_in_bounded_time_and_a_rerun_c
         assert!(names.contains(&format!("configmap/late-{i}\n")), "{names}");
     }
     assert_eq!(members(&ns.name, "shop").len(), 12);
+}
+
+/// gitops against a kubeconfig (no proxy), with `-v`.
+fn against(kubeconfig: &Path, dir: &Path, args: &[&str]) -> Run {
+    let env = testenv();
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend([
+        "--kubeconfig".to_owned(),
+        kubeconfig.display().to_string(),
+        "--context".to_owned(),
+        env.admin_context.clone(),
+        "-v".to_owned(),
+    ]);
+    Gitops::new(all).current_dir(dir).env("CI", "1").run()
+}
+
+/// uid of every object gitops manages in `ns`, by kind/name.
+fn uids(ns: &str) -> Vec<String> {
+    let mut lines: Vec<String> = kubectl_ok(
+        &[
+            "-n",
+            ns,
+            "get",
+            "configmaps,deployments",
+            "-l",
+            "applyset.kubernetes.io/part-of",
+            "-o",
+            "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.uid}{\"\\n\"}{end}",
+        ],
+        None,
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect();
+    lines.sort();
+    lines
+}
+
+/// Waits until the Deployment `api` of `ns` runs `image` (gitops wrote it and now waits).
+async fn until_image(ns: &str, image: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let live = kubectl(
+            &[
+                "-n",
+                ns,
+                "get",
+                "deployment",
+                "api",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].image}",
+            ],
+            None,
+        );
+        if live.stdout.ends_with(image) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{image} was never written");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_restarted_mid_apply() {
+    let ns = TestNamespace::new("faults-restart");
+    let repo = temp_tree(&[]);
+    let env = testenv();
+    let mut server = SecondApiServer::start(env, repo.path());
+    let kubeconfig = server.kubeconfig().to_path_buf();
+    let apply_in_background = |extra: &'static [&'static str]| {
+        let (dir, kubeconfig, ns) = (
+            repo.path().to_path_buf(),
+            kubeconfig.clone(),
+            ns.name.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec!["apply", ".", "--name", "shop", "-n", &ns];
+            args.extend_from_slice(extra);
+            against(&kubeconfig, &dir, &args)
+        })
+    };
+
+    // 1. A restart within the retry budget: the same run carries on and succeeds.
+    write_repo(repo.path(), &two_waves(&ns.name));
+    let first = apply_in_background(&["--timeout", "120s"]);
+    until_image(&ns.name, "api:1").await;
+    server.kill();
+    // Down for a few seconds (a restarted server binds its port early, and requests that
+    // reach it only wait: without this pause there would be nothing to retry).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let took = server.restart();
+    let client = env.client().await;
+    let kubelet = KubeletStandIn::start(&client, &ns.name);
+    let run = first.await.unwrap();
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("Connection refused") && run.stderr.contains("retrying in"),
+        "the restart was ridden through ({took:?} to restart):\n{}",
+        run.stderr
+    );
+    assert_eq!(members(&ns.name, "shop").len(), 12);
+    drop(kubelet);
+    let before = uids(&ns.name);
+
+    // 2. Down for longer than the budget: exit 1 in bounded time, naming what was applied;
+    // started again, a rerun converges, nothing lost or duplicated.
+    write_repo(
+        repo.path(),
+        &two_waves(&ns.name)
+            .replace("api:1", "api:2")
+            .replace("{a: b}", "{a: c}"),
+    );
+    let second = apply_in_background(&["--timeout", "120s"]);
+    until_image(&ns.name, "api:2").await;
+    server.kill();
+    let down = Instant::now();
+    let run = second.await.unwrap();
+    run.expect_code(1);
+    assert!(
+        down.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        down.elapsed()
+    );
+    let line = |prefix: &str| {
+        run.stderr
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line("applied:").contains("Deployment"), "{}", run.stderr);
+    assert!(line("not applied:").contains("late-0"), "{}", run.stderr);
+    let data = kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "get",
+            "configmap",
+            "late-0",
+            "-o",
+            "jsonpath={.data.a}",
+        ],
+        None,
+    );
+    assert_eq!(data, "b", "wave 1 was not written");
+
+    server.restart();
+    let rerun = against(
+        &kubeconfig,
+        repo.path(),
+        &["apply", ".", "--name", "shop", "-n", &ns.name, "--no-wait"],
+    );
+    rerun.expect_code(0);
+    for i in 0..10 {
+        let data = kubectl_ok(
+            &[
+                "-n",
+                &ns.name,
+                "get",
+                "configmap",
+                &format!("late-{i}"),
+                "-o",
+                "jsonpath={.data.a}",
+            ],
+            None,
+        );
+        assert_eq!(data, "c", "late-{i}");
+    }
+    assert_eq!(members(&ns.name, "shop").len(), 12, "every object once");
+    assert_eq!(uids(&ns.name), before, "nothing was recreated");
 }

@@ -9,6 +9,7 @@
 //! allowance.
 #![allow(dead_code, unused_imports)]
 
+pub mod apiserver;
 pub mod cli;
 pub mod cluster;
 pub mod http_proxy;
