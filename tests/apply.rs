@@ -555,7 +555,8 @@ fn an_api_server_dying_mid_apply_stops_with_what_was_done_and_a_rerun_converges(
     let run = first.join().unwrap();
     run.expect_code(1);
     assert!(
-        killed.elapsed() < Duration::from_secs(30),
+        // Retries give the server up to 30 s per request to come back (docs/reliability.md).
+        killed.elapsed() < Duration::from_secs(60),
         "stopped in bounded time: {:?}",
         killed.elapsed()
     );

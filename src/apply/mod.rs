@@ -411,15 +411,10 @@ async fn prune(cluster: &Cluster, plan: &Plan, options: &ApplyOptions) -> Result
         let mut tasks = JoinSet::new();
         for change in changes {
             let (cluster, permits, change) = (cluster.clone(), permits.clone(), (*change).clone());
+            let inventory = plan.inventory_ref.clone();
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let result = objects::delete(
-                    &cluster,
-                    &change.resource,
-                    change.namespace.as_deref(),
-                    &change.name,
-                )
-                .await;
+                let result = prune_one(&cluster, &change, &inventory).await;
                 (change.describe(), result)
             });
         }
@@ -427,8 +422,12 @@ async fn prune(cluster: &Cluster, plan: &Plan, options: &ApplyOptions) -> Result
             let (label, result) =
                 joined.map_err(|e| ClusterError::Config(format!("prune stopped: {e}")))?;
             match result {
-                Ok(()) => log::info(&format!("deleted {label}")),
-                Err(e) => failed.push(e.to_string()),
+                Ok(Pruned::Deleted) => log::info(&format!("deleted {label}")),
+                Ok(Pruned::Gone) => log::verbose(&format!("{label}: already gone")),
+                Ok(Pruned::Kept(why)) => {
+                    log::warn(&format!("not pruned: {label}: kept because {why}"))
+                }
+                Err(e) => failed.push(e),
             }
         }
     }
@@ -442,6 +441,55 @@ async fn prune(cluster: &Cluster, plan: &Plan, options: &ApplyOptions) -> Result
             not_applied: vec!["the deletes listed above".into()],
         })
     }
+}
+
+/// What pruning one object did.
+enum Pruned {
+    Deleted,
+    Gone,
+    Kept(String),
+}
+
+/// Deletes one planned delete, checking again right before: the plan may be minutes old (waves
+/// were awaited), and the object must still carry this target's label and no prune blocker.
+/// The delete is conditional on the object being exactly as just checked (uid and
+/// resourceVersion); if it changed in between, it is checked again.
+async fn prune_one(
+    cluster: &Cluster,
+    change: &Change,
+    inventory: &inventory::InventoryRef,
+) -> Result<Pruned, String> {
+    let ns = change.namespace.as_deref();
+    for _ in 0..3 {
+        let live = objects::get(cluster, &change.resource, ns, &change.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(live) = live else {
+            return Ok(Pruned::Gone);
+        };
+        if let Some(why) = crate::plan::prune::prune_blocker(&live, inventory) {
+            return Ok(Pruned::Kept(why));
+        }
+        let as_read = objects::AsRead::of(&live);
+        let deletion = objects::delete(
+            cluster,
+            &change.resource,
+            ns,
+            &change.name,
+            as_read.as_ref(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        match deletion {
+            objects::Deletion::Deleted => return Ok(Pruned::Deleted),
+            objects::Deletion::Gone => return Ok(Pruned::Gone),
+            objects::Deletion::Changed => continue,
+        }
+    }
+    Err(format!(
+        "{}: not deleted: it kept changing while gitops checked it; run apply again",
+        change.describe()
+    ))
 }
 
 /// The inventory after this run: what is now applied, plus what it still owns.

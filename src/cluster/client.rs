@@ -2,11 +2,13 @@
 //! in-cluster service account. TLS is rustls.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
 
 use super::error::ClusterError;
+use super::retry::{Retries, RetryPolicy};
 
 /// A client and what we know about the cluster it talks to.
 #[derive(Clone)]
@@ -16,6 +18,8 @@ pub struct Cluster {
     pub server: String,
     /// The context's namespace, else `default`.
     pub default_namespace: String,
+    /// How requests are retried, shared by every request of the run.
+    pub retries: Arc<Retries>,
 }
 
 /// Builds a client. Nothing is sent to the server yet.
@@ -48,6 +52,11 @@ pub async fn connect(
             ))
         })?,
     };
+    let policy = RetryPolicy::from_env().map_err(ClusterError::Config)?;
+    // kube's own retry layer (429/503/504, up to 15 times, waits of up to 1000 s) would retry
+    // underneath ours, unbounded in time and unlogged: retries happen in `retry` only.
+    let mut config = config;
+    config.default_retry = false;
     let server = without_credentials(&config.cluster_url.to_string());
     let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
@@ -55,6 +64,7 @@ pub async fn connect(
         client,
         server: server.trim_end_matches('/').to_owned(),
         default_namespace,
+        retries: Arc::new(Retries::new(policy)),
     })
 }
 

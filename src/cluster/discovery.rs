@@ -37,13 +37,9 @@ impl Discovery {
     ) -> Result<Self, ClusterError> {
         let mut tasks = tokio::task::JoinSet::new();
         for api_version in api_versions {
-            let client = cluster.client.clone();
+            let cluster = cluster.clone();
             tasks.spawn(async move {
-                let result = if api_version.contains('/') {
-                    client.list_api_group_resources(&api_version).await
-                } else {
-                    client.list_core_api_resources(&api_version).await
-                };
+                let result = resources_of(&cluster, &api_version).await;
                 (api_version, result)
             });
         }
@@ -132,6 +128,26 @@ impl Discovery {
     pub fn resolve(&self, api_version: &str, kind: &str) -> Option<&ResourceInfo> {
         self.kinds.get(&(api_version.to_owned(), kind.to_owned()))
     }
+}
+
+/// The resources of one group-version (`GET /api/v1`, `GET /apis/apps/v1`), retried like every
+/// other read.
+async fn resources_of(
+    cluster: &Cluster,
+    api_version: &str,
+) -> Result<APIResourceList, kube::Error> {
+    let path = if api_version.contains('/') {
+        format!("/apis/{api_version}")
+    } else {
+        format!("/api/{api_version}")
+    };
+    let request = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(kube::Error::HttpError)?;
+    let body =
+        super::objects::send_bytes(cluster, request, || format!("discover API {api_version}"))
+            .await?;
+    serde_json::from_slice(&body).map_err(kube::Error::SerdeError)
 }
 
 fn split_api_version(api_version: &str) -> (&str, &str) {

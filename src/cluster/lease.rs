@@ -1,7 +1,9 @@
 //! One writer per target (SPEC.md, Safety): a coordination.k8s.io Lease held from preflight
 //! until the inventory is written, renewed while waiting, and expiring after a crash.
 
+use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -12,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::client::Cluster;
 use super::error::{ClusterError, Operation};
+use super::retry::{self, Failure, Retries};
 use crate::clock;
 
 /// A run that stops renewing (crashed, killed) loses the lease after this long.
@@ -37,14 +40,33 @@ pub struct LeaseGuard {
     api: Api<DynamicObject>,
     name: String,
     renewer: JoinHandle<()>,
+    retries: Arc<Retries>,
 }
 
 impl LeaseGuard {
     /// Gives the lease up (a dropped guard stops renewing and lets it expire).
     pub async fn release(self) {
         self.renewer.abort();
-        let _ = self.api.delete(&self.name, &DeleteParams::default()).await;
+        let what = || format!("delete coordination.k8s.io/v1 Lease {}", self.name);
+        let params = DeleteParams::default();
+        let _ = retried(&self.retries, what, || self.api.delete(&self.name, &params)).await;
     }
+}
+
+/// A lease request, retried like every other request of the cluster layer (see `retry`).
+async fn retried<T, Fut>(
+    retries: &Retries,
+    what: impl Fn() -> String,
+    mut call: impl FnMut() -> Fut,
+) -> Result<T, kube::Error>
+where
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    retry::run(retries, what, || {
+        let attempt = call();
+        async move { attempt.await.map_err(Failure::from) }
+    })
+    .await
 }
 
 impl Drop for LeaseGuard {
@@ -110,12 +132,34 @@ pub async fn acquire(
             name: name.clone(),
         }
     };
-    match api.get_opt(&name).await.map_err(|e| fail(e, "get"))? {
-        None => match api.create(&PostParams::default(), &body(None)).await {
+    let what = |verb: &str| format!("{verb} coordination.k8s.io/v1 Lease {namespace}/{name}");
+    let retries = &cluster.retries;
+    // A write retried after a dropped connection may meet itself: a 409 from a lease that this
+    // very attempt wrote (same acquireTime, same process) means the lease is ours.
+    let ours = |lease: &DynamicObject| {
+        lease.data["spec"]["acquireTime"].as_str() == Some(stamp.as_str())
+            && lease.data["spec"]["holderIdentity"].as_str() == Some(holder)
+            && lease
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(PID_ANNOTATION))
+                .is_some_and(|pid| *pid == std::process::id().to_string())
+    };
+    let post = PostParams::default();
+    let get = || retried(retries, || what("get"), || api.get(&name));
+    let existing = retried(retries, || what("get"), || api.get_opt(&name))
+        .await
+        .map_err(|e| fail(e, "get"))?;
+    let created = body(None);
+    match existing {
+        None => match retried(retries, || what("create"), || api.create(&post, &created)).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 409 => {
-                let existing = api.get(&name).await.map_err(|e| fail(e, "get"))?;
-                return Err(held_by(&existing));
+                let existing = get().await.map_err(|e| fail(e, "get"))?;
+                if !ours(&existing) {
+                    return Err(held_by(&existing));
+                }
             }
             Err(e) => return Err(fail(e, "create").into()),
         },
@@ -124,25 +168,32 @@ pub async fn acquire(
                 return Err(held_by(&existing));
             }
             // Optimistic concurrency: if another run replaced it first, the server says 409.
-            match api
-                .replace(
-                    &name,
-                    &PostParams::default(),
-                    &body(existing.metadata.resource_version.clone()),
-                )
-                .await
+            let replacement = body(existing.metadata.resource_version.clone());
+            match retried(
+                retries,
+                || what("update"),
+                || api.replace(&name, &post, &replacement),
+            )
+            .await
             {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.code == 409 => {
-                    let current = api.get(&name).await.map_err(|e| fail(e, "get"))?;
-                    return Err(held_by(&current));
+                    let current = get().await.map_err(|e| fail(e, "get"))?;
+                    if !ours(&current) {
+                        return Err(held_by(&current));
+                    }
                 }
                 Err(e) => return Err(fail(e, "update").into()),
             }
         }
     }
     let renewer = tokio::spawn(renew(api.clone(), name.clone()));
-    Ok(LeaseGuard { api, name, renewer })
+    Ok(LeaseGuard {
+        api,
+        name,
+        renewer,
+        retries: cluster.retries.clone(),
+    })
 }
 
 const HOST_ANNOTATION: &str = "gitops.dev/holder-host";

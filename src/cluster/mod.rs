@@ -10,6 +10,7 @@ mod error;
 mod kubeconfig;
 pub mod lease;
 pub mod objects;
+pub mod retry;
 
 pub use client::{connect, Cluster};
 pub use discovery::{Discovery, ResourceInfo};

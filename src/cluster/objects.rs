@@ -4,13 +4,15 @@
 //! plan works on `serde_json::Value`, and a write's response is not decoded at all. At 5,000
 //! objects that is a noticeable share of the CPU the API server on the same machine needs.
 
-use kube::api::{DeleteParams, GetParams, ListParams, Patch, PatchParams};
-use kube::core::{DynamicObject, Request, Resource};
+use kube::api::{DeleteParams, GetParams, ListParams, Patch, PatchParams, Preconditions};
+use kube::client::Body;
+use kube::core::{DynamicObject, Request, Resource, Status};
 use serde_json::Value;
 
 use super::client::Cluster;
 use super::discovery::ResourceInfo;
 use super::error::{ClusterError, Operation};
+use super::retry::{self, Failure};
 
 /// The field manager gitops applies with.
 pub const FIELD_MANAGER: &str = "gitops";
@@ -34,15 +36,65 @@ fn request(info: &ResourceInfo, namespace: Option<&str>) -> Request {
     Request::new(DynamicObject::url_path(&info.resource, namespace))
 }
 
-/// Sends a built request; errors name the verb and the object.
+/// Sends a request, retried while it fails transiently (see `retry`), and gives the body of
+/// the answer. Every request of the cluster layer but deletes and the lease's goes through here.
+pub(super) async fn send_bytes(
+    cluster: &Cluster,
+    request: http::Request<Vec<u8>>,
+    what: impl Fn() -> String,
+) -> Result<Vec<u8>, kube::Error> {
+    let (parts, body) = request.into_parts();
+    retry::run(&cluster.retries, what, || {
+        send_once(&cluster.client, copy_request(&parts, &body))
+    })
+    .await
+}
+
+fn copy_request(parts: &http::request::Parts, body: &[u8]) -> http::Request<Body> {
+    let mut copy = http::Request::new(Body::from(body.to_vec()));
+    *copy.method_mut() = parts.method.clone();
+    *copy.uri_mut() = parts.uri.clone();
+    *copy.version_mut() = parts.version;
+    *copy.headers_mut() = parts.headers.clone();
+    copy
+}
+
+/// One attempt. An error answer becomes `kube::Error::Api` as kube makes it, and keeps the
+/// server's `Retry-After` (kube's own request functions drop the headers).
+async fn send_once(
+    client: &kube::Client,
+    request: http::Request<Body>,
+) -> Result<Vec<u8>, Failure> {
+    let response = client.send(request).await?;
+    let code = response.status();
+    let retry_after = retry::retry_after(response.headers());
+    let body = response.into_body().collect_bytes().await?.to_vec();
+    if !(code.is_client_error() || code.is_server_error()) {
+        return Ok(body);
+    }
+    let text = String::from_utf8_lossy(&body);
+    let mut status = serde_json::from_str::<Status>(&text).unwrap_or_else(|_| {
+        Status::failure(text.trim(), "Failed to parse error data").with_code(code.as_u16())
+    });
+    if status.code == 0 {
+        status.code = code.as_u16();
+    }
+    let mut failure = Failure::from(kube::Error::Api(status.boxed()));
+    failure.retry_after = retry_after.or(failure.retry_after);
+    Err(failure)
+}
+
+/// Sends a built request and decodes the answer; errors name the verb and the object.
 async fn send<T: serde::de::DeserializeOwned>(
     cluster: &Cluster,
     built: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
     verb: &'static str,
-    what: impl FnOnce() -> String,
+    what: impl Fn() -> String,
 ) -> Result<T, (kube::Error, Operation)> {
     let result = match built {
-        Ok(req) => cluster.client.request::<T>(req).await,
+        Ok(req) => send_bytes(cluster, req, || format!("{verb} {}", what()))
+            .await
+            .and_then(|body| serde_json::from_slice(&body).map_err(kube::Error::SerdeError)),
         Err(e) => Err(kube::Error::BuildRequest(e)),
     };
     result.map_err(|e| (e, Operation::new(verb, what())))
@@ -53,10 +105,12 @@ async fn send_discarding(
     cluster: &Cluster,
     built: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
     verb: &'static str,
-    what: impl FnOnce() -> String,
+    what: impl Fn() -> String,
 ) -> Result<(), (kube::Error, Operation)> {
     let result = match built {
-        Ok(req) => cluster.client.request_text(req).await.map(drop),
+        Ok(req) => send_bytes(cluster, req, || format!("{verb} {}", what()))
+            .await
+            .map(drop),
         Err(e) => Err(kube::Error::BuildRequest(e)),
     };
     result.map_err(|e| (e, Operation::new(verb, what())))
@@ -175,17 +229,92 @@ pub async fn list(
     }
 }
 
-/// Deletes an object (background propagation); an object already gone is fine.
+/// What a delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// Deleted (or its deletion started: finalizers may keep it a while).
+    Deleted,
+    /// It was not there (any more).
+    Gone,
+    /// It changed since it was read (the precondition failed); nothing was deleted.
+    Changed,
+}
+
+/// The object as it was read: a delete with it removes exactly that object in exactly that
+/// state, or nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsRead {
+    pub uid: String,
+    pub resource_version: String,
+}
+
+impl AsRead {
+    /// The uid and resourceVersion of a live object, when it has both.
+    pub fn of(live: &Value) -> Option<Self> {
+        let field = |key: &str| live["metadata"][key].as_str().map(str::to_owned);
+        Some(AsRead {
+            uid: field("uid")?,
+            resource_version: field("resourceVersion")?,
+        })
+    }
+}
+
+/// Deletes an object (background propagation). With `as_read`, only when it is still that
+/// object in that state (preconditions): anything else is `Changed`, and nothing is deleted.
+///
+/// Deletes are not blindly retried: after a transient failure the object is read again and the
+/// delete is repeated only while the object still exists unchanged and is not being deleted.
 pub async fn delete(
     cluster: &Cluster,
     info: &ResourceInfo,
     namespace: Option<&str>,
     name: &str,
-) -> Result<(), ClusterError> {
-    let built = request(info, namespace).delete(name, &DeleteParams::background());
-    match send_discarding(cluster, built, "delete", || describe(info, namespace, name)).await {
-        Err(e) if !is_not_found(&e) => Err(classify(cluster, e)),
-        _ => Ok(()),
+    as_read: Option<&AsRead>,
+) -> Result<Deletion, ClusterError> {
+    let mut params = DeleteParams::background();
+    if let Some(read) = as_read {
+        params = params.preconditions(Preconditions {
+            uid: Some(read.uid.clone()),
+            resource_version: Some(read.resource_version.clone()),
+        });
+    }
+    let what = || describe(info, namespace, name);
+    let fail = |e: kube::Error| classify(cluster, (e, Operation::new("delete", what())));
+    let built = request(info, namespace)
+        .delete(name, &params)
+        .map_err(|e| fail(kube::Error::BuildRequest(e)))?;
+    let (parts, body) = built.into_parts();
+    let mut attempts = retry::Attempts::new(&cluster.retries);
+    loop {
+        let failure = match attempts
+            .attempt(send_once(&cluster.client, copy_request(&parts, &body)))
+            .await
+        {
+            Ok(_) => return Ok(Deletion::Deleted),
+            Err(f) => f,
+        };
+        match &failure.error {
+            kube::Error::Api(status) if status.code == 404 => return Ok(Deletion::Gone),
+            kube::Error::Api(status) if status.code == 409 && as_read.is_some() => {
+                return Ok(Deletion::Changed)
+            }
+            _ => {}
+        }
+        let Some(delay) = attempts.next_delay(&failure, &format!("delete {}", what())) else {
+            return Err(fail(failure.error));
+        };
+        tokio::time::sleep(delay).await;
+        // The failed attempt may have deleted it after all: look before deleting again.
+        let Some(live) = get(cluster, info, namespace, name).await? else {
+            return Ok(Deletion::Gone);
+        };
+        if live.pointer("/metadata/deletionTimestamp").is_some() {
+            return Ok(Deletion::Deleted);
+        }
+        if as_read.is_some_and(|read| AsRead::of(&live).as_ref() != Some(read)) {
+            return Ok(Deletion::Changed);
+        }
+        crate::log::verbose(&format!("delete {}: still there; deleting again", what()));
     }
 }
 

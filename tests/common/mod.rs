@@ -9,9 +9,11 @@
 //! allowance.
 #![allow(dead_code, unused_imports)]
 
+pub mod apiserver;
 pub mod cli;
 pub mod cluster;
 pub mod git;
+pub mod http_proxy;
 pub mod kubectl;
 pub mod kubelet;
 pub mod proxy;
