@@ -518,9 +518,9 @@ fn a_directory_with_files_but_no_manifests_is_an_error() {
         "{}",
         run.stderr
     );
-    // Only hidden files (a .gitkeep): an empty render, which apply refuses over a non-empty
-    // inventory unless --allow-empty.
-    let empty = temp_tree(&[("app/.gitkeep", "")]);
+    // Only other files (a README, a .gitkeep): an empty render, which apply refuses over a
+    // non-empty inventory unless --allow-empty.
+    let empty = temp_tree(&[("app/.gitkeep", ""), ("app/README.md", "moved away")]);
     Gitops::new(["render", "app"])
         .current_dir(empty.path())
         .run()

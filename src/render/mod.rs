@@ -64,7 +64,7 @@ pub enum RenderError {
     },
     #[error("{path}: no such file or directory")]
     NotFound { path: String },
-    #[error("{path} holds no *.yaml, *.yml or *.json manifests (found {found}): gitops renders plain YAML/JSON, kustomizations and Helm charts (not jsonnet); point the target at the manifests")]
+    #[error("{path} holds no *.yaml, *.yml or *.json manifests but {found}: gitops renders plain YAML/JSON, kustomizations and Helm charts (not jsonnet, CUE or templates); render them to YAML first, or point the target at the manifests")]
     NoManifests { path: String, found: String },
     #[error("{0}")]
     RendererMissing(String),

@@ -27,8 +27,9 @@ pub fn read_dir(root: &Path) -> Result<Vec<Manifest>, RenderError> {
     let mut others = Vec::new();
     let mut visited = HashSet::new();
     collect_files(root, root, &mut visited, &mut files, &mut others)?;
-    // Files but no manifests (jsonnet, templates of an unknown tool): say so rather than
-    // render nothing. A directory with no files at all stays an empty render.
+    // Sources of a tool gitops does not run (jsonnet, CUE, templates) but no manifest: say so
+    // rather than render nothing. Other files (a README left when every manifest was removed)
+    // keep it an empty render, which apply refuses without --allow-empty.
     if files.is_empty() && !others.is_empty() {
         let found: Vec<String> = others.iter().take(3).map(|p| display_path(p)).collect();
         return Err(RenderError::NoManifests {
@@ -77,13 +78,25 @@ fn collect_files(
             collect_files(root, &path, visited, files, others)?;
         } else if has_extension(&path, &["yaml", "yml", "json"]) && !is_config_file(&path) {
             files.push(path);
-        } else if !is_config_file(&path) {
+        } else if has_extension(&path, UNSUPPORTED_SOURCES) {
             others.push(path);
         }
     }
     visited.remove(&canonical);
     Ok(())
 }
+
+/// Extensions of config sources gitops does not render.
+const UNSUPPORTED_SOURCES: &[&str] = &[
+    "jsonnet",
+    "libsonnet",
+    "cue",
+    "tpl",
+    "tmpl",
+    "j2",
+    "jinja",
+    "jinja2",
+];
 
 /// A kustomization or chart below a plain directory would be read as raw templates.
 fn reject_nested_app(root: &Path, dir: &Path) -> Result<(), RenderError> {
