@@ -89,6 +89,9 @@ pub struct Retries {
     pub policy: RetryPolicy,
     /// Set when a request gave up on a transient failure: the server is down.
     gave_up: AtomicBool,
+    /// Set once the server answered anything in this run. Until then a refused or failed
+    /// connection is more likely a wrong address than a restart, and is given up on quickly.
+    answered: AtomicBool,
 }
 
 impl Retries {
@@ -96,6 +99,7 @@ impl Retries {
         Retries {
             policy,
             gave_up: AtomicBool::new(false),
+            answered: AtomicBool::new(false),
         }
     }
 
@@ -142,6 +146,16 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Whether a failed request may succeed when tried again.
 pub fn is_transient(error: &kube::Error) -> bool {
     match error {
+        // Server-side apply of an object that does not fit the schema (a map where a string
+        // belongs): v1.20 answers 500, but no attempt will ever succeed.
+        kube::Error::Api(status)
+            if status.code == 500
+                && status
+                    .message
+                    .contains("failed to create typed patch object") =>
+        {
+            false
+        }
         kube::Error::Api(status) => {
             matches!(status.code, 429 | 500 | 502 | 503 | 504)
                 || matches!(
@@ -155,6 +169,21 @@ pub fn is_transient(error: &kube::Error) -> bool {
         kube::Error::ReadEvents(_) => true,
         _ => false,
     }
+}
+
+/// Attempts a request gets when the server answers 500: an internal error is often
+/// deterministic (a webhook or conversion failing on this object), so it is tried again only
+/// briefly.
+const INTERNAL_ERROR_ATTEMPTS: u32 = 3;
+
+/// Attempts a request gets for a transport failure while the server has not answered once in
+/// this run (a wrong server address fails in about a second, not after the whole budget).
+const NEVER_ANSWERED_ATTEMPTS: u32 = 3;
+
+/// A 500 without a reason that says "try again later".
+fn is_internal_error(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 500
+        && !matches!(status.reason.as_str(), "ServerTimeout" | "Timeout" | "TooManyRequests"))
 }
 
 /// Transport failures that another attempt cannot fix: TLS and certificate errors (rustls
@@ -226,7 +255,12 @@ impl<'a> Attempts<'a> {
         let elapsed = self.started.elapsed();
         let why_not = if self.retries.server_given_up() {
             Some("an earlier request already gave up on the server".to_owned())
-        } else if self.attempt >= policy.max_attempts {
+        } else if self.attempt >= policy.max_attempts
+            || (is_internal_error(&failure.error) && self.attempt >= INTERNAL_ERROR_ATTEMPTS)
+            || (!self.retries.answered.load(Ordering::Relaxed)
+                && !matches!(failure.error, kube::Error::Api(_))
+                && self.attempt >= NEVER_ANSWERED_ATTEMPTS)
+        {
             Some(format!("{} attempts made", self.attempt))
         } else if elapsed + delay > policy.budget {
             Some(format!(
@@ -243,7 +277,10 @@ impl<'a> Attempts<'a> {
                     self.attempt
                 ));
             }
-            self.retries.gave_up.store(true, Ordering::Relaxed);
+            // A server that answers (500) is not down: later requests keep their retries.
+            if !is_internal_error(&failure.error) {
+                self.retries.gave_up.store(true, Ordering::Relaxed);
+            }
             return None;
         }
         crate::log::verbose(&format!(
@@ -268,7 +305,19 @@ impl<'a> Attempts<'a> {
     {
         let timeout = self.retries.policy.attempt_timeout;
         match tokio::time::timeout(timeout, future).await {
-            Ok(result) => result,
+            Ok(result) => {
+                if matches!(
+                    &result,
+                    Ok(_)
+                        | Err(Failure {
+                            error: kube::Error::Api(_),
+                            ..
+                        })
+                ) {
+                    self.retries.answered.store(true, Ordering::Relaxed);
+                }
+                result
+            }
             Err(_) => Err(Failure {
                 error: kube::Error::Service(Box::new(AttemptTimedOut(timeout))),
                 retry_after: None,
@@ -436,6 +485,27 @@ mod tests {
         assert!(matches!(result, Err(kube::Error::Api(s)) if s.code == 422));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(!retries.server_given_up());
+    }
+
+    #[tokio::test]
+    async fn internal_errors_get_three_attempts_and_do_not_mark_the_server_down() {
+        let retries = Retries::new(fast());
+        let calls = AtomicU32::new(0);
+        let internal = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(Failure::from(api(500, "")))
+        };
+        assert!(run(&retries, || "apply x".into(), internal).await.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert!(!retries.server_given_up());
+        // v1.20's answer to an object that does not fit the schema: never retried.
+        let mut status = Status::failure(
+            "failed to create typed patch object: .stringData.x: expected string",
+            "",
+        )
+        .with_code(500);
+        status.reason = String::new();
+        assert!(!is_transient(&kube::Error::Api(status.boxed())));
     }
 
     #[tokio::test]
