@@ -509,6 +509,56 @@ fn a_second_apply_of_the_same_target_fails_fast_naming_the_holder() {
 }
 
 #[test]
+fn the_first_apply_into_a_new_namespace_holds_the_lease_too() {
+    let ns = common::unique_name("apply-first-lease");
+    let _cleanup = DeleteNamespace(ns.clone());
+    let content = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n{}",
+        app(&ns)
+    );
+    let first = {
+        let (ns, content) = (ns.clone(), content.clone());
+        std::thread::spawn(move || {
+            let repo = repo_with(&content);
+            // Waits for a Deployment that never becomes available (no kubelet here).
+            gitops_apply(
+                repo.path(),
+                &[".", "--name", "shop", "-n", &ns, "--timeout", "15s"],
+            )
+        })
+    };
+    // The namespace did not exist when the run started; it takes the lease as soon as it has
+    // written the Namespace, before anything else.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while kubectl(&["-n", &ns, "get", "lease", "gitops-shop"], None).code != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the first apply never took its lease"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let second = apply_as("shop", &ns, &content, &[]);
+    second.expect_code(1);
+    assert!(
+        second.stderr.contains("target shop is being applied by"),
+        "{}",
+        second.stderr
+    );
+    first.join().unwrap().expect_code(3);
+    let lease = kubectl(&["-n", &ns, "get", "lease", "gitops-shop"], None);
+    assert_ne!(lease.code, 0, "released at the end");
+}
+
+/// Deletes a namespace a test's apply created, when the test ends.
+struct DeleteNamespace(String);
+
+impl Drop for DeleteNamespace {
+    fn drop(&mut self) {
+        let _ = kubectl(&["delete", "namespace", &self.0, "--wait=false"], None);
+    }
+}
+
+#[test]
 fn an_api_server_dying_mid_apply_stops_with_what_was_done_and_a_rerun_converges() {
     let ns = TestNamespace::new("apply-dies");
     let mut content = app(&ns.name);

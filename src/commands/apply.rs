@@ -56,11 +56,11 @@ pub(super) fn execute(
                 recorded_source,
             } = rendered;
             let cluster = connect(global, &target).await?;
-            let held = if flags.dry_run {
+            let held = std::cell::RefCell::new(if flags.dry_run {
                 None
             } else {
                 take_lease(global, &cluster, &target).await?
-            };
+            });
             let result = async {
                 let started = std::time::Instant::now();
                 let plan = plan_target(
@@ -83,6 +83,10 @@ pub(super) fn execute(
                     log::info(&format!("target {}: dry run, nothing written", target.name));
                     return anyhow::Ok(Outcome::Healthy);
                 }
+                if held.borrow().is_none() {
+                    let guard = first_apply_lease(global, &cluster, &target, &plan).await?;
+                    *held.borrow_mut() = guard;
+                }
                 let mut options = options(global, flags, &target, revision_info, operation);
                 if let Some(recorded) = recorded_source {
                     options.source = recorded;
@@ -99,7 +103,7 @@ pub(super) fn execute(
                 )),
             };
             // Released on every path: a failed preflight must not block the next run.
-            if let Some(guard) = held {
+            if let Some(guard) = held.into_inner() {
                 guard.release().await;
             }
             match result? {
@@ -157,6 +161,44 @@ async fn take_lease(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The first apply into a namespace that does not exist yet could not take the lease before
+/// planning. Now that everything passed the dry-run, the target's Namespace (planned as a create)
+/// is written first and the lease taken in it before any other write: of two first applies,
+/// one gets the lease and the other stops, having written only the same Namespace.
+async fn first_apply_lease(
+    global: &GlobalArgs,
+    cluster: &Cluster,
+    target: &Target,
+    plan: &crate::plan::Plan,
+) -> anyhow::Result<Option<LeaseGuard>> {
+    let namespace = default_namespace(global, target, cluster);
+    let Some(change) = plan.changes.iter().find(|c| {
+        c.action == crate::plan::Action::Create
+            && c.resource.resource.group.is_empty()
+            && c.resource.resource.kind == "Namespace"
+            && c.name == namespace
+    }) else {
+        return Ok(None);
+    };
+    let Some(desired) = &change.desired else {
+        return Ok(None);
+    };
+    crate::cluster::objects::apply(
+        cluster,
+        &change.resource,
+        None,
+        &change.name,
+        desired,
+        false,
+        false,
+    )
+    .await?;
+    log::verbose(&format!(
+        "namespace {namespace} created first, for the target's lease"
+    ));
+    take_lease(global, cluster, target).await
 }
 
 /// Who holds a lease: user, host and process, and the CI job when there is one.
