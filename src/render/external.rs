@@ -11,10 +11,19 @@ use crate::target::HelmSettings;
 /// `kustomize build DIR`, else `kubectl kustomize DIR`.
 pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let shown = display_path(dir);
-    let (program, args): (PathBuf, Vec<String>) = match tools::KUSTOMIZE.locate() {
-        Some(kustomize) => (kustomize, vec!["build".into(), shown.clone()]),
+    let (tool, program, args): (Tool, PathBuf, Vec<String>) = match tools::KUSTOMIZE.locate() {
+        Some(kustomize) => (
+            tools::KUSTOMIZE,
+            kustomize,
+            vec!["build".into(), shown.clone()],
+        ),
         None => match tools::KUBECTL.locate() {
-            Some(kubectl) => (kubectl, vec!["kustomize".into(), shown.clone()]),
+            // Named as run: "kubectl kustomize DIR failed", not "kustomize kustomize".
+            Some(kubectl) => (
+                tools::KUBECTL,
+                kubectl,
+                vec!["kustomize".into(), shown.clone()],
+            ),
             None => {
                 return Err(RenderError::RendererMissing(
                     tools::KUSTOMIZE.missing_hint(),
@@ -22,7 +31,7 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
             }
         },
     };
-    let stdout = run(tools::KUSTOMIZE, &program, &args)?;
+    let stdout = run(tool, &program, &args)?;
     let mut manifests = parse_stream(&stdout, &shown)?;
     for manifest in &mut manifests {
         manifest.origin.via = Some("kustomize");
