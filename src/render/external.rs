@@ -11,12 +11,21 @@ use crate::target::HelmSettings;
 /// `kustomize build DIR`, else `kubectl kustomize DIR`.
 pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let shown = display_path(dir);
-    let (program, args): (PathBuf, Vec<String>) = match tools::KUSTOMIZE.locate() {
-        // The real path for the program (a revision's temporary directory included); `shown`
-        // for messages.
-        Some(kustomize) => (kustomize, vec!["build".into(), program_path(dir)]),
+    // The real path for the program (a revision's temporary directory included); `shown`
+    // for messages.
+    let (tool, program, args): (Tool, PathBuf, Vec<String>) = match tools::KUSTOMIZE.locate() {
+        Some(kustomize) => (
+            tools::KUSTOMIZE,
+            kustomize,
+            vec!["build".into(), program_path(dir)],
+        ),
         None => match tools::KUBECTL.locate() {
-            Some(kubectl) => (kubectl, vec!["kustomize".into(), program_path(dir)]),
+            // Named as run: "kubectl kustomize DIR failed", not "kustomize kustomize".
+            Some(kubectl) => (
+                tools::KUBECTL,
+                kubectl,
+                vec!["kustomize".into(), program_path(dir)],
+            ),
             None => {
                 return Err(RenderError::RendererMissing(
                     tools::KUSTOMIZE.missing_hint(),
@@ -24,7 +33,7 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
             }
         },
     };
-    let stdout = run(tools::KUSTOMIZE, &program, &args)?;
+    let stdout = run(tool, &program, &args)?;
     let mut manifests = parse_stream(&stdout, &shown)?;
     for manifest in &mut manifests {
         manifest.origin.via = Some("kustomize");
@@ -103,7 +112,7 @@ fn attribute_helm_sources(stdout: &str, chart: &str, manifests: &mut [Manifest])
 }
 
 fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String, RenderError> {
-    let command = format!("{} {}", tool.name, args.join(" "));
+    let command = display_command(tool, args);
     log::verbose(&format!("running {command}"));
     let output = tools::run(program, args, None).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => RenderError::RendererMissing(tool.missing_hint()),
@@ -127,4 +136,43 @@ fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String, RenderErro
         });
     }
     utf8(output.stdout, &format!("output of {command}"))
+}
+
+/// The command line as shown in messages and `-v`: `--set` values are hidden, because they
+/// may end up in a Secret (SPEC.md, Secrets), and gitops cannot tell which ones do.
+fn display_command(tool: Tool, args: &[String]) -> String {
+    let mut shown = vec![tool.name.to_owned()];
+    let mut after_set = false;
+    for arg in args {
+        shown.push(match arg.split_once('=') {
+            Some((key, _)) if after_set => format!("{key}={}", crate::mask::HIDDEN),
+            _ => arg.clone(),
+        });
+        after_set = arg == "--set";
+    }
+    shown.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_values_are_hidden_in_the_command_shown() {
+        let args: Vec<String> = [
+            "template",
+            "web",
+            ".",
+            "--set",
+            "auth.key=s3cret",
+            "--values",
+            "v=1.yaml",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            display_command(tools::HELM, &args),
+            "helm template web . --set auth.key=<hidden> --values v=1.yaml"
+        );
+    }
 }

@@ -46,7 +46,9 @@ const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 pub enum RenderError {
     #[error("cannot read {path}: {message}")]
     Io { path: String, message: String },
-    #[error("{0}")]
+    /// Transparent: with `{0}` and `#[from]`, the parse error would also be the source and
+    /// every message would be printed twice by an error chain.
+    #[error(transparent)]
     Parse(#[from] ParseError),
     #[error("{file}:{line}: the file is not valid UTF-8 (first bad byte at offset {offset}); save it as UTF-8")]
     NotUtf8 {
@@ -173,4 +175,17 @@ fn utf8(bytes: Vec<u8>, file: &str) -> Result<String, RenderError> {
             offset,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parse_error_is_printed_once_in_an_error_chain() {
+        let parse = manifest::parse_stream("a: [\n", "x.yaml").unwrap_err();
+        let error = anyhow::Error::from(RenderError::from(parse)).context("rendering target t");
+        let text = format!("{error:#}");
+        assert_eq!(text.matches("x.yaml:").count(), 1, "{text}");
+    }
 }

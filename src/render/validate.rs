@@ -12,6 +12,11 @@ use super::manifest::{Manifest, ObjectRef, Origin};
 use super::order::wave;
 use crate::kinds;
 
+/// etcd's default request limit (`--max-request-bytes`, 1.5 MiB). A bigger object passes the
+/// server dry-run, which never reaches etcd, and then fails on the real write ("etcdserver:
+/// request is too large"), after other objects were written: so it is refused here.
+pub const MAX_OBJECT_BYTES: usize = 1_572_864;
+
 /// One thing wrong with one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -83,6 +88,31 @@ fn check_object(manifest: &Manifest, report: &mut impl FnMut(String)) {
     if let Err((key, _)) = wave(manifest) {
         report(format!("annotation {key} must be an integer"));
     }
+    let size = json_size(object);
+    if size > MAX_OBJECT_BYTES {
+        report(format!(
+            "the object is {:.1} MiB as JSON; Kubernetes stores at most 1.5 MiB per object (etcd's request limit)",
+            size as f64 / 1_048_576.0
+        ));
+    }
+}
+
+/// Bytes of `value` as compact JSON, counted without building the string.
+fn json_size(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a Value to a writer that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 fn missing_name_message(metadata: &serde_json::Map<String, Value>) -> String {
@@ -321,6 +351,25 @@ mod tests {
             found[0].contains("f.yaml:5 (document 2)")
                 && found[0].contains("also defined at f.yaml:1 (document 1)"),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn objects_larger_than_etcd_accepts_are_refused() {
+        let object = |bytes: usize| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{blob: {}}}\n",
+                "x".repeat(bytes)
+            )
+        };
+        assert_eq!(
+            problems(&object(MAX_OBJECT_BYTES - 200)),
+            Vec::<String>::new()
+        );
+        let found = problems(&object(2 * 1_048_576));
+        assert_eq!(
+            found,
+            ["f.yaml:1 (document 1): v1 ConfigMap big: the object is 2.0 MiB as JSON; Kubernetes stores at most 1.5 MiB per object (etcd's request limit)"]
         );
     }
 

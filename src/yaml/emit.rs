@@ -30,13 +30,24 @@ fn indent(out: &mut String, width: usize) {
     out.extend(std::iter::repeat_n(' ', width));
 }
 
+/// YAML readers (libyaml, go-yaml, yaml-rust2) accept an implicit `key:` only when the `:`
+/// comes within 1024 characters of the key's start; longer keys are written as `? key`.
+const MAX_IMPLICIT_KEY_CHARS: usize = 1000;
+
 /// `inline_first`: the first entry continues a line already started (after `- `).
 fn write_mapping(out: &mut String, map: &Map<String, Value>, width: usize, inline_first: bool) {
     for (i, (key, value)) in map.iter().enumerate() {
         if i > 0 || !inline_first {
             indent(out, width);
         }
+        let key_start = out.len();
         write_key(out, key);
+        if out[key_start..].chars().count() > MAX_IMPLICIT_KEY_CHARS {
+            // `? key` on its own line, then `:` at the same indentation.
+            out.insert_str(key_start, "? ");
+            out.push('\n');
+            indent(out, width);
+        }
         out.push(':');
         match value {
             Value::Object(inner) if !inner.is_empty() => {
@@ -189,6 +200,25 @@ mod tests {
             "l": "tab\there", "m": "emoji ✓", "n": "trailing:", "o": "@at", "p": "\u{1}ctl",
             "q": 420, "r": 1.5, "s": true, "t": null, "u": [], "v": {}, "w": [[1, 2], [{"x": [3]}]],
         }));
+    }
+
+    #[test]
+    fn keys_too_long_for_an_implicit_key_are_explicit() {
+        // Found by fuzzing: a JSON key of 1,100 characters was written as `key:`, which no
+        // YAML reader reads back (implicit keys end within 1024 characters).
+        let long = "k".repeat(1_100);
+        let quoted = "\u{13}".repeat(200);
+        let value = json!({
+            "a": {&long: {"x": 1}, &quoted: [1, {"y": 2}], "short": "v"},
+            "list": [{&long: "first"}, {"b": 1, &long: "|x"}],
+            &long: "multi\nline\n",
+        });
+        let text = to_string(&value);
+        assert!(
+            text.contains(&format!("  ? {long}\n  :\n    x: 1\n")),
+            "{text}"
+        );
+        round_trip(value);
     }
 
     #[test]
