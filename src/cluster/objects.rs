@@ -134,7 +134,8 @@ fn classify_for(
             operation,
             code,
             message: format!(
-                "the API server rejected the Secret ({reason}); its message is not shown because it may quote the Secret's values: check the Secret's data and stringData (strings, valid base64 in data)"
+                "the API server rejected the Secret ({}); its message is not shown because it may quote the Secret's values: check the Secret's data and stringData (strings, valid base64 in data)",
+                if reason.is_empty() { format!("HTTP {code}") } else { reason.clone() }
             ),
             reason,
         },
@@ -327,6 +328,7 @@ pub async fn dry_run_create_in(
     namespace: &str,
     object: &Value,
 ) -> Result<(), ClusterError> {
+    let own_namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
     let mut probe = object.clone();
     probe["metadata"]["namespace"] = Value::String(namespace.to_owned());
     let params = kube::api::PostParams {
@@ -340,8 +342,12 @@ pub async fn dry_run_create_in(
     let built = serde_json::to_vec(&probe)
         .map_err(kube::core::request::Error::SerializeBody)
         .and_then(|body| request(info, Some(namespace)).create(&params, body));
+    // Messages name the object where it will live, and say where it was tried.
     match send_discarding(cluster, built, "dry-run create", || {
-        describe(info, Some(namespace), &name)
+        format!(
+            "{} (tried in namespace {namespace}: its own does not exist yet)",
+            describe(info, own_namespace.as_deref(), &name)
+        )
     })
     .await
     {
