@@ -155,7 +155,8 @@ fn fixture_cases() -> Vec<Case> {
             &[
                 "web.yaml:1 (document 1): dry-run ",
                 " apps/v1 Deployment ",
-                "/web failed",
+                "/web ",
+                " failed: ",
                 "replicas",
             ],
         ),
@@ -164,7 +165,8 @@ fn fixture_cases() -> Vec<Case> {
             &[
                 "cm.yaml:1 (document 1): dry-run ",
                 " v1 ConfigMap ",
-                "/numbers failed",
+                "/numbers ",
+                " failed: ",
                 "port",
             ],
         ),
@@ -173,7 +175,8 @@ fn fixture_cases() -> Vec<Case> {
             &[
                 "web.yaml:1 (document 1): dry-run ",
                 " apps/v1 Deployment ",
-                "/empty failed",
+                "/empty ",
+                " failed: ",
                 "spec.template.spec.containers: Required value",
             ],
         ),
@@ -182,7 +185,8 @@ fn fixture_cases() -> Vec<Case> {
             &[
                 "svc.yaml:1 (document 1): dry-run ",
                 " v1 Service ",
-                "/web failed",
+                "/web ",
+                " failed: ",
                 "eighty",
             ],
         ),
