@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# gitops-ci.sh: the steps the CI templates run, in one place, so that GitHub Actions, GitLab CI
+# and the test suite run exactly the same thing.
+#
+#   gitops-ci.sh diff     plan (Markdown) into the job summary / an artifact, and one PR/MR
+#                         comment that is updated, not duplicated; fails only on errors (exit 1)
+#   gitops-ci.sh apply    gitops apply; exit code as gitops gives it (0, 1, 3)
+#   gitops-ci.sh drift    gitops diff against the cluster; changes (exit 2) fail the job, with
+#                         the drift in the summary
+#   gitops-ci.sh targets  the target names of gitops.yaml as a JSON array (matrix fan-out)
+#
+# Environment (all optional):
+#   GITOPS_BIN              the gitops binary (default: gitops on PATH)
+#   GITOPS_TARGET           one target of gitops.yaml (default: every target)
+#   GITOPS_ARGS             more arguments for gitops, e.g. "--timeout 10m"
+#   GITOPS_KUBECONFIG_DATA  a kubeconfig's content (from the CI's secret store); written to a
+#                           private file for this job, never printed. Else KUBECONFIG as set.
+#   GITOPS_OUTPUT_DIR       where gitops-plan.md goes (default: the current directory)
+#   GITOPS_COMMENT          "false" turns the PR/MR comment off
+#   GitHub: GITHUB_STEP_SUMMARY, GITHUB_OUTPUT, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY,
+#           GITHUB_EVENT_PATH (or GITOPS_PR_NUMBER)
+#   GitLab: CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, GITOPS_GITLAB_TOKEN (a token with
+#           the api scope: CI_JOB_TOKEN cannot write notes)
+# Outputs (GITHUB_OUTPUT, else printed as key=value on stdout): exit-code, changes, targets.
+set -euo pipefail
+# Never trace: the environment holds credentials.
+set +x
+
+mode=${1:-}
+gitops=${GITOPS_BIN:-gitops}
+out_dir=${GITOPS_OUTPUT_DIR:-.}
+plan_file=$out_dir/gitops-plan.md
+marker="<!-- gitops-plan:${GITOPS_TARGET:-all} -->"
+
+die() { echo "gitops-ci: $*" >&2; exit 1; }
+
+# A kubeconfig from the secret store: a file only this job's user can read, removed at exit.
+if [[ -n ${GITOPS_KUBECONFIG_DATA:-} ]]; then
+    kubeconfig=$(umask 077; mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/gitops-kubeconfig.XXXXXX")
+    trap 'rm -f "$kubeconfig"' EXIT
+    printf '%s\n' "$GITOPS_KUBECONFIG_DATA" > "$kubeconfig"
+    export KUBECONFIG=$kubeconfig
+fi
+
+args=()
+[[ -n ${GITOPS_TARGET:-} ]] && args+=(--target "$GITOPS_TARGET")
+if [[ -n ${GITOPS_ARGS:-} ]]; then
+    read -r -a extra <<< "$GITOPS_ARGS"
+    args+=("${extra[@]}")
+fi
+
+output() {
+    if [[ -n ${GITHUB_OUTPUT:-} ]]; then
+        printf '%s=%s\n' "$1" "$2" >> "$GITHUB_OUTPUT"
+    else
+        printf '%s=%s\n' "$1" "$2"
+    fi
+}
+
+summary() {
+    if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
+        cat >> "$GITHUB_STEP_SUMMARY"
+    else
+        cat >&2
+    fi
+}
+
+# A JSON string of stdin (jq on GitHub's runners; python3 elsewhere).
+json_string() {
+    if command -v jq >/dev/null; then
+        jq -Rs .
+    elif command -v python3 >/dev/null; then
+        python3 -c 'import json, sys; print(json.dumps(sys.stdin.read()))'
+    else
+        die "posting the plan needs jq or python3"
+    fi
+}
+
+# The id of the first item of a JSON array whose "body" contains the marker.
+find_marked_id() {
+    if command -v jq >/dev/null; then
+        jq -r --arg m "$marker" '[.[] | select(.body | contains($m))][0].id // empty'
+    else
+        python3 -c 'import json, sys
+m = sys.argv[1]
+ids = [str(c["id"]) for c in json.load(sys.stdin) if m in (c.get("body") or "")]
+print(ids[0] if ids else "")' "$marker"
+    fi
+}
+
+# One comment per target on the pull/merge request, updated on every push.
+comment() {
+    [[ ${GITOPS_COMMENT:-true} == false ]] && return 0
+    local body
+    body=$( { echo "$marker"; cat "$plan_file"; } | json_string)
+    if [[ -n ${GITHUB_ACTIONS:-} ]]; then
+        local pr=${GITOPS_PR_NUMBER:-}
+        if [[ -z $pr && -n ${GITHUB_EVENT_PATH:-} && -f ${GITHUB_EVENT_PATH} ]]; then
+            pr=$( (jq -r '.pull_request.number // empty' "$GITHUB_EVENT_PATH" 2>/dev/null) || true)
+        fi
+        if [[ -z $pr || -z ${GITHUB_TOKEN:-} ]]; then
+            echo "gitops-ci: no pull request or no GITHUB_TOKEN: plan in the job summary only" >&2
+            return 0
+        fi
+        local api=${GITHUB_API_URL:-https://api.github.com}/repos/$GITHUB_REPOSITORY
+        local auth=(-H "Authorization: Bearer $GITHUB_TOKEN" -H "Accept: application/vnd.github+json")
+        local id
+        id=$(curl -fsS "${auth[@]}" "$api/issues/$pr/comments?per_page=100" | find_marked_id)
+        if [[ -n $id ]]; then
+            curl -fsS -o /dev/null -X PATCH "${auth[@]}" "$api/issues/comments/$id" -d "{\"body\": $body}"
+            echo "gitops-ci: updated the plan comment on pull request #$pr" >&2
+        else
+            curl -fsS -o /dev/null -X POST "${auth[@]}" "$api/issues/$pr/comments" -d "{\"body\": $body}"
+            echo "gitops-ci: posted the plan on pull request #$pr" >&2
+        fi
+    elif [[ -n ${GITLAB_CI:-} ]]; then
+        if [[ -z ${CI_MERGE_REQUEST_IID:-} || -z ${GITOPS_GITLAB_TOKEN:-} ]]; then
+            echo "gitops-ci: no merge request or no GITOPS_GITLAB_TOKEN: plan in the artifact only" >&2
+            return 0
+        fi
+        local api=$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests/$CI_MERGE_REQUEST_IID/notes
+        local auth=(-H "PRIVATE-TOKEN: $GITOPS_GITLAB_TOKEN" -H "Content-Type: application/json")
+        local id
+        id=$(curl -fsS "${auth[@]}" "$api?per_page=100&sort=asc" | find_marked_id)
+        if [[ -n $id ]]; then
+            curl -fsS -o /dev/null -X PUT "${auth[@]}" "$api/$id" -d "{\"body\": $body}"
+            echo "gitops-ci: updated the plan note on merge request !$CI_MERGE_REQUEST_IID" >&2
+        else
+            curl -fsS -o /dev/null -X POST "${auth[@]}" "$api" -d "{\"body\": $body}"
+            echo "gitops-ci: posted the plan on merge request !$CI_MERGE_REQUEST_IID" >&2
+        fi
+    fi
+}
+
+# gitops diff -o markdown into the plan file; its exit code in $code.
+plan() {
+    mkdir -p "$out_dir"
+    set +e
+    "$gitops" diff -o markdown "${args[@]}" > "$plan_file"
+    code=$?
+    set -e
+}
+
+case $mode in
+    diff)
+        plan
+        output exit-code "$code"
+        case $code in
+            0) output changes false ;;
+            2) output changes true ;;
+            *) output changes unknown
+               { echo "### gitops diff failed (exit $code)"; echo; echo "See the job log."; } | summary
+               exit "$code" ;;
+        esac
+        summary < "$plan_file"
+        comment
+        ;;
+    drift)
+        plan
+        output exit-code "$code"
+        case $code in
+            0) output changes false
+               echo "### No drift: the cluster matches Git" | summary ;;
+            2) output changes true
+               { echo "### Drift: the cluster differs from Git"; echo; cat "$plan_file"; } | summary
+               echo "gitops-ci: drift detected (see the job summary / $plan_file)" >&2 ;;
+            *) output changes unknown
+               { echo "### gitops diff failed (exit $code)"; echo; echo "See the job log."; } | summary ;;
+        esac
+        exit "$code"
+        ;;
+    apply)
+        set +e
+        "$gitops" apply "${args[@]}"
+        code=$?
+        set -e
+        output exit-code "$code"
+        case $code in
+            0) echo "### gitops apply: applied and healthy${GITOPS_TARGET:+ ($GITOPS_TARGET)}" | summary ;;
+            3) echo "### gitops apply: applied, but not healthy in time${GITOPS_TARGET:+ ($GITOPS_TARGET)}" | summary ;;
+            *) echo "### gitops apply failed (exit $code)${GITOPS_TARGET:+ ($GITOPS_TARGET)}" | summary ;;
+        esac
+        exit "$code"
+        ;;
+    targets)
+        json=$("$gitops" targets --json)
+        if command -v jq >/dev/null; then
+            names=$(jq -c '[.[].name]' <<< "$json")
+        else
+            names=$(python3 -c 'import json, sys; print(json.dumps([t["name"] for t in json.load(sys.stdin)]))' <<< "$json")
+        fi
+        output targets "$names"
+        ;;
+    *)
+        echo "usage: gitops-ci.sh diff|apply|drift|targets" >&2
+        exit 64
+        ;;
+esac

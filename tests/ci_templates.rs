@@ -1,0 +1,365 @@
+//! The CI templates: valid for GitHub and GitLab (their own schemas, actionlint), and their
+//! script steps run as a CI runner would (the CI's variables set) against the real control
+//! plane: the plan in the job summary and one updated PR/MR comment, apply, drift → exit 2.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::cli::{repo_root, Run};
+use common::kubectl::{kubectl, kubectl_ok};
+use common::{testenv, unique_name};
+use serde_json::Value;
+
+#[test]
+fn the_templates_pass_github_and_gitlab_schemas_and_actionlint() {
+    let run = run_command(Command::new(repo_root().join("scripts/ci-lint")));
+    run.expect_code(0);
+    // The same check fails on a broken workflow: it is a real check.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("workflows/broken.yml");
+    std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+    std::fs::write(
+        &broken,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nothing }}\n      - uses: actions/checkout@v5\n        with: {fetch_depth: 0}\n        environment: prod\n",
+    )
+    .unwrap();
+    let mut lint = Command::new(repo_root().join("scripts/ci-lint"));
+    lint.arg(&broken);
+    let run = run_command(lint);
+    assert_ne!(run.code, 0, "a broken workflow passed:\n{}", run.stderr);
+}
+
+fn run_command(mut command: Command) -> Run {
+    let output = command.output().expect("the command runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The fake comment API of GitHub and GitLab (tests/support/fake_forge.py).
+struct FakeForge {
+    port: u16,
+    child: Child,
+}
+
+impl FakeForge {
+    fn start(token: &str) -> Self {
+        let mut child = Command::new("python3")
+            .arg(repo_root().join("tests/support/fake_forge.py"))
+            .arg(token)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 starts the fake forge");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        FakeForge {
+            port: line.trim().parse().expect("a port"),
+            child,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every comment, and how many requests came without the token.
+    fn state(&self) -> Value {
+        let output = Command::new("curl")
+            .args(["-fsS", &format!("{}/__comments", self.url())])
+            .output()
+            .expect("curl runs");
+        serde_json::from_slice(&output.stdout).expect("JSON from the fake forge")
+    }
+}
+
+impl Drop for FakeForge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config repository with one target `web`: a Namespace, a ConfigMap and a Deployment of
+/// 0 replicas (healthy without a kubelet).
+fn config_repo(ns: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "gitops.yaml",
+        &format!(
+            "targets:\n  - name: web\n    path: apps/web\n    namespace: {ns}\n    timeout: 60s\n"
+        ),
+    );
+    write(
+        "apps/web/namespace.yaml",
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+    );
+    write(
+        "apps/web/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  LOG_LEVEL: info\n",
+    );
+    write(
+        "apps/web/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 0\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n",
+    );
+    dir
+}
+
+/// One CI step: `gitops-ci.sh MODE` in `repo` with the CI's variables.
+fn ci_step(repo: &Path, mode: &str, env: &[(&str, String)]) -> Run {
+    let mut command = Command::new("bash");
+    command
+        .arg(repo_root().join("ci-templates/scripts/gitops-ci.sh"))
+        .arg(mode)
+        .current_dir(repo)
+        .env("GITOPS_BIN", env!("CARGO_BIN_EXE_gitops"))
+        // The kubeconfig comes from the secret store as content, never as a file.
+        .env_remove("KUBECONFIG")
+        .env(
+            "GITOPS_KUBECONFIG_DATA",
+            std::fs::read_to_string(&testenv().kubeconfig).unwrap(),
+        );
+    for key in [
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "GITHUB_TOKEN",
+        "CI_JOB_TOKEN",
+    ] {
+        command.env_remove(key);
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    run_command(command)
+}
+
+/// The kubeconfig's token: it must never appear in any output.
+fn kubeconfig_token() -> String {
+    let text = std::fs::read_to_string(&testenv().kubeconfig).unwrap();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("token:"))
+        .expect("token auth")
+        .trim()
+        .to_owned()
+}
+
+fn assert_no_secret(run: &Run, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "a secret leaked:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+struct DeleteNamespace(String);
+
+impl Drop for DeleteNamespace {
+    fn drop(&mut self) {
+        let _ = kubectl(&["delete", "namespace", &self.0, "--wait=false"], None);
+    }
+}
+
+#[test]
+fn github_steps_plan_comment_once_apply_and_detect_drift() {
+    let ns = unique_name("ci-github");
+    let _cleanup = DeleteNamespace(ns.clone());
+    let repo = config_repo(&ns);
+    let runner = tempfile::tempdir().unwrap();
+    let (summary, outputs) = (
+        runner.path().join("summary.md"),
+        runner.path().join("output"),
+    );
+    let token = "ghs_fake0token0for0tests";
+    let forge = FakeForge::start(token);
+    let env = vec![
+        ("GITHUB_ACTIONS", "true".to_owned()),
+        ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+        ("GITHUB_OUTPUT", outputs.display().to_string()),
+        ("GITHUB_TOKEN", token.to_owned()),
+        ("GITHUB_API_URL", forge.url()),
+        ("GITHUB_REPOSITORY", "org/config".to_owned()),
+        ("GITOPS_PR_NUMBER", "7".to_owned()),
+        ("GITOPS_TARGET", "web".to_owned()),
+        ("RUNNER_TEMP", runner.path().display().to_string()),
+    ];
+    let secrets = [token, &kubeconfig_token()].map(str::to_owned);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+
+    // Pull request: changes are not a failure; the plan goes to the summary and one comment.
+    let diff = ci_step(repo.path(), "diff", &env);
+    diff.expect_code(0);
+    assert_no_secret(&diff, &secrets);
+    assert!(
+        read(&outputs).contains("exit-code=2\nchanges=true\n"),
+        "{}",
+        read(&outputs)
+    );
+    let plan = read(&summary);
+    assert!(
+        plan.contains("### gitops plan") && plan.contains("| web |") && plan.contains("ConfigMap"),
+        "{plan}"
+    );
+    let state = forge.state();
+    let comments = state["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1, "{state}");
+    assert_eq!(comments[0]["thread"], "7");
+    assert_eq!(comments[0]["written_by"], "POST");
+    assert!(comments[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("<!-- gitops-plan:web -->"));
+    // The next push updates that comment instead of adding one.
+    ci_step(repo.path(), "diff", &env).expect_code(0);
+    let state = forge.state();
+    assert_eq!(state["comments"].as_array().unwrap().len(), 1, "{state}");
+    assert_eq!(state["comments"][0]["written_by"], "PATCH");
+    assert_eq!(state["unauthorized"], 0);
+
+    // Merge: apply (and wait) into the cluster.
+    std::fs::write(&outputs, "").unwrap();
+    let apply = ci_step(repo.path(), "apply", &env);
+    apply.expect_code(0);
+    assert_no_secret(&apply, &secrets);
+    assert!(read(&outputs).contains("exit-code=0"));
+    assert!(read(&summary).contains("applied and healthy (web)"));
+    assert_eq!(
+        kubectl_ok(
+            &[
+                "-n",
+                &ns,
+                "get",
+                "configmap",
+                "settings",
+                "-o",
+                "jsonpath={.data.LOG_LEVEL}"
+            ],
+            None
+        ),
+        "info"
+    );
+
+    // Schedule: no drift, then a hand-made change is drift: exit 2, in the summary.
+    ci_step(repo.path(), "drift", &env).expect_code(0);
+    assert!(read(&summary).contains("No drift"));
+    kubectl_ok(
+        &[
+            "-n",
+            &ns,
+            "patch",
+            "configmap",
+            "settings",
+            "-p",
+            r#"{"data":{"LOG_LEVEL":"debug"}}"#,
+        ],
+        None,
+    );
+    std::fs::write(&outputs, "").unwrap();
+    let drift = ci_step(repo.path(), "drift", &env);
+    drift.expect_code(2);
+    let text = read(&summary);
+    assert!(
+        text.contains("### Drift: the cluster differs from Git") && text.contains("settings"),
+        "{text}"
+    );
+    assert!(read(&outputs).contains("exit-code=2\nchanges=true"));
+
+    // The kubeconfig file of each step is gone after it.
+    let left: Vec<PathBuf> = std::fs::read_dir(runner.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("gitops-kubeconfig"))
+        .collect();
+    assert!(left.is_empty(), "kubeconfig files left: {left:?}");
+}
+
+#[test]
+fn gitlab_steps_write_the_artifact_and_one_merge_request_note() {
+    let ns = unique_name("ci-gitlab");
+    let _cleanup = DeleteNamespace(ns.clone());
+    let repo = config_repo(&ns);
+    let token = "glpat-fake0token0for0tests";
+    let forge = FakeForge::start(token);
+    let mut env = vec![
+        ("GITLAB_CI", "true".to_owned()),
+        ("CI_API_V4_URL", format!("{}/api/v4", forge.url())),
+        ("CI_PROJECT_ID", "42".to_owned()),
+        ("CI_MERGE_REQUEST_IID", "5".to_owned()),
+        ("GITOPS_GITLAB_TOKEN", token.to_owned()),
+        ("GITOPS_TARGET", "web".to_owned()),
+        ("GITOPS_OUTPUT_DIR", "gitops-out".to_owned()),
+    ];
+    let diff = ci_step(repo.path(), "diff", &env);
+    diff.expect_code(0);
+    assert_no_secret(&diff, &[token, &kubeconfig_token()]);
+    let artifact = read(&repo.path().join("gitops-out/gitops-plan.md"));
+    assert!(
+        artifact.contains("### gitops plan") && artifact.contains("Deployment"),
+        "{artifact}"
+    );
+    ci_step(repo.path(), "diff", &env).expect_code(0);
+    let state = forge.state();
+    let notes = state["comments"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "one note, updated: {state}");
+    assert_eq!(notes[0]["thread"], "5");
+    assert_eq!(notes[0]["written_by"], "PUT");
+
+    // Without a token with the api scope: the plan stays in the artifact, the job passes.
+    env.retain(|(k, _)| *k != "GITOPS_GITLAB_TOKEN");
+    let quiet = ci_step(repo.path(), "diff", &env);
+    quiet.expect_code(0);
+    assert!(
+        quiet.stderr.contains("plan in the artifact only"),
+        "{}",
+        quiet.stderr
+    );
+
+    ci_step(repo.path(), "apply", &env).expect_code(0);
+    ci_step(repo.path(), "drift", &env).expect_code(0);
+
+    // An error (a manifest without a name) fails the merge-request job: exit 1, not 2.
+    std::fs::write(
+        repo.path().join("apps/web/broken.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+    )
+    .unwrap();
+    let broken = ci_step(repo.path(), "diff", &env);
+    broken.expect_code(1);
+    assert!(
+        broken.stderr.contains("metadata.name is missing"),
+        "{}",
+        broken.stderr
+    );
+}
+
+#[test]
+fn the_targets_step_gives_a_matrix() {
+    let repo = config_repo("ci-targets-unused");
+    let outputs = repo.path().join("out");
+    let run = ci_step(
+        repo.path(),
+        "targets",
+        &[("GITHUB_OUTPUT", outputs.display().to_string())],
+    );
+    run.expect_code(0);
+    assert_eq!(read(&outputs), "targets=[\"web\"]\n");
+    let usage = ci_step(repo.path(), "deploy", &[]);
+    usage.expect_code(64);
+}
