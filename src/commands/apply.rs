@@ -42,9 +42,7 @@ pub(super) fn execute(
         },
         create_namespace: flags.create_namespace,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let mut exit = Exit::Success;
         for rendered in rendered.targets {

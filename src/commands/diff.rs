@@ -14,9 +14,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
         prune: None,
         create_namespace: false,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime()?;
     let plans = runtime.block_on(async {
         let mut plans = Vec::with_capacity(rendered.targets.len());
         for rendered in rendered.targets {

@@ -55,9 +55,7 @@ pub(super) async fn read_inventories(
 }
 
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(super::runtime()?)
 }
 
 pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
