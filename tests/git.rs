@@ -241,6 +241,12 @@ fn repo_over_https_needs_the_token_and_never_prints_it() {
         "-v names where the token came from:\n{}",
         branch.stderr
     );
+    // Shallow: the clone asked for depth 1.
+    let fetches = std::fs::read_to_string(&server.fetch_log).unwrap_or_default();
+    assert!(
+        fetches.lines().any(|l| l == "shallow") && !fetches.contains("full"),
+        "fetches: {fetches:?}"
+    );
     let tag = render("v1", Some(("GITHUB_TOKEN", token)));
     assert_no_token(&tag);
     assert_eq!(rendered_names(&tag), ["one"]);

@@ -82,6 +82,8 @@ pub struct HttpsGitServer {
     pub port: u16,
     /// A PEM bundle with the CA of the server's certificate, for SSL_CERT_FILE.
     pub ca_file: PathBuf,
+    /// One line per fetch: "shallow" or "full".
+    pub fetch_log: PathBuf,
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -159,6 +161,7 @@ impl HttpsGitServer {
             .arg(pki.join("leaf.pem"))
             .arg(pki.join("leaf.key"))
             .arg(token)
+            .arg(pki.join("fetches.log"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -171,6 +174,7 @@ impl HttpsGitServer {
         HttpsGitServer {
             port,
             ca_file: pki.join("ca.pem"),
+            fetch_log: pki.join("fetches.log"),
             child,
             _dir: dir,
         }

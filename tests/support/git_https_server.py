@@ -2,9 +2,11 @@
 """A loopback smart-HTTP Git server over HTTPS for tests: `git http-backend` behind a tiny CGI
 bridge that requires HTTP basic auth with one token as the password.
 
-usage: git_https_server.py PROJECT_ROOT CERT KEY TOKEN
+usage: git_https_server.py PROJECT_ROOT CERT KEY TOKEN [FETCH_LOG]
 Prints the port on stdout once it listens; serves until killed. Logs every request line
-(method, path, status, whether credentials were sent) to stderr, never the credentials."""
+(method, path, status) to stderr, never the credentials. With FETCH_LOG, appends one line per
+upload-pack request to that file: "shallow" when the client asked for a depth ("deepen"),
+else "full"."""
 
 import base64
 import http.server
@@ -14,6 +16,7 @@ import subprocess
 import sys
 
 ROOT, CERT, KEY, TOKEN = sys.argv[1:5]
+FETCH_LOG = sys.argv[5] if len(sys.argv) > 5 else None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,6 +44,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if FETCH_LOG and path.endswith("/git-upload-pack") and b"want " in body:
+            with open(FETCH_LOG, "a") as log:
+                log.write("shallow\n" if b"deepen " in body else "full\n")
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GIT_PROJECT_ROOT": ROOT,
