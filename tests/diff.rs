@@ -3,7 +3,7 @@
 mod common;
 
 use common::cli::{temp_tree, Gitops, Run};
-use common::kubectl::{kubectl_ok, TestNamespace};
+use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
 use serde_json::Value;
 
 /// A web app as people write it: ports without `protocol`.
@@ -515,4 +515,74 @@ fn a_rejected_secret_does_not_echo_its_values() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn charts_render_for_the_cluster_they_are_planned_against() {
+    let ns = TestNamespace::new("diff-capabilities");
+    let chart = temp_tree(&[
+        ("Chart.yaml", "apiVersion: v2\nname: capchart\nversion: 0.1.0\n"),
+        (
+            "templates/pdb.yaml",
+            "{{- if semverCompare \">=1.21-0\" .Capabilities.KubeVersion.Version }}\napiVersion: policy/v1\n{{- else }}\napiVersion: policy/v1beta1\n{{- end }}\nkind: PodDisruptionBudget\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels: {app: web}\n",
+        ),
+        (
+            "templates/cron.yaml",
+            "{{- if .Capabilities.APIVersions.Has \"batch/v1/CronJob\" }}\napiVersion: batch/v1\n{{- else }}\napiVersion: batch/v1beta1\n{{- end }}\nkind: CronJob\nmetadata:\n  name: {{ .Release.Name }}-nightly\nspec:\n  schedule: \"0 3 * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: job, image: busybox}]\n",
+        ),
+    ]);
+    // What this server serves decides what the chart must produce (discovery, not a version
+    // table: the test holds on any server).
+    let served = kubectl_ok(&["api-versions"], None);
+    let serves = |gv: &str| served.lines().any(|l| l.trim() == gv);
+    let pdb = if serves("policy/v1") {
+        "policy/v1"
+    } else {
+        "policy/v1beta1"
+    };
+    let cron = if kubectl_ok(&["api-resources", "--api-group=batch", "-o", "name"], None)
+        .lines()
+        .any(|l| l == "cronjobs.batch")
+        && serves("batch/v1")
+        && kubectl(&["get", "--raw", "/apis/batch/v1"], None)
+            .stdout
+            .contains("\"CronJob\"")
+    {
+        "batch/v1"
+    } else {
+        "batch/v1beta1"
+    };
+    let run = Gitops::new([
+        "diff", ".", "--name", "capchart", "-n", &ns.name, "-o", "json", "-v",
+    ])
+    .current_dir(chart.path())
+    .on_cluster()
+    .run();
+    run.expect_code(2);
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    let api_version = |kind: &str| {
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .map(|c| c["apiVersion"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        api_version("PodDisruptionBudget").as_deref(),
+        Some(pdb),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        api_version("CronJob").as_deref(),
+        Some(cron),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("rendering the chart for Kubernetes v"),
+        "{}",
+        run.stderr
+    );
 }

@@ -4,6 +4,7 @@
 //! run, and the reads and server-side applies that planning and applying need.
 
 pub mod alternatives;
+pub mod capabilities;
 mod client;
 pub mod discovery;
 mod error;

@@ -10,7 +10,7 @@ use crate::cluster::{self, Cluster};
 use crate::config::IgnoreRule;
 use crate::inventory::InventoryRef;
 use crate::plan::{self, Plan, PlanRequest};
-use crate::render::Manifest;
+use crate::render::{Capabilities, Manifest};
 use crate::source::{self, Revision};
 use crate::target::{self, Source, Target};
 use crate::{log, report};
@@ -57,7 +57,8 @@ pub fn render_all(global: &GlobalArgs, path: Option<&str>) -> anyhow::Result<Ren
     let ignore = target::ignore_rules(config.as_ref());
     let mut rendered = Vec::with_capacity(targets.len());
     for target in targets {
-        let manifests = render_target(global, &target)?;
+        let capabilities = chart_capabilities(global, &target)?;
+        let manifests = render_target(global, &target, capabilities.as_ref())?;
         let revision = source::revision_of(&source_path(&target));
         if let Some(r) = revision.as_ref().filter(|r| r.dirty) {
             log::warn(&format!(
@@ -77,6 +78,34 @@ pub fn render_all(global: &GlobalArgs, path: Option<&str>) -> anyhow::Result<Ren
         targets: rendered,
         ignore,
     })
+}
+
+/// For a Helm chart target: what its cluster serves, so that the chart renders for that cluster
+/// (`helm template --kube-version --api-versions`, as Argo CD does). None for other targets.
+pub fn chart_capabilities(
+    global: &GlobalArgs,
+    target: &Target,
+) -> anyhow::Result<Option<Capabilities>> {
+    let Source::Path(path) = &target.source else {
+        return Ok(None);
+    };
+    if !matches!(
+        crate::render::detect(path),
+        Ok(crate::render::SourceKind::Helm)
+    ) {
+        return Ok(None);
+    }
+    let capabilities = super::runtime()?.block_on(async {
+        let cluster = connect(global, target).await?;
+        anyhow::Ok(cluster::capabilities::read(&cluster).await?)
+    })?;
+    log::verbose(&format!(
+        "target {}: rendering the chart for Kubernetes {} ({} API versions)",
+        target.name,
+        capabilities.kube_version,
+        capabilities.api_versions.len()
+    ));
+    Ok(Some(capabilities))
 }
 
 /// A client for the target's cluster: `--context`, else the target's context.

@@ -21,9 +21,13 @@ pub struct InvalidRender {
 }
 
 /// Renders, validates and orders one target (shared by every command that renders).
-pub fn render_target(global: &GlobalArgs, target: &Target) -> anyhow::Result<Vec<Manifest>> {
+pub fn render_target(
+    global: &GlobalArgs,
+    target: &Target,
+    capabilities: Option<&render::Capabilities>,
+) -> anyhow::Result<Vec<Manifest>> {
     let namespace = default_namespace(global, target);
-    let (kind, manifests) = render::render(target, &namespace)
+    let (kind, manifests) = render::render(target, &namespace, capabilities)
         .with_context(|| format!("rendering target {}", target.name))?;
     let (mut manifests, hooks) = render::hooks::split_hooks(manifests);
     if !hooks.is_empty() {
@@ -65,7 +69,8 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Exit> {
     // Everything is rendered and validated before anything is printed.
     let mut rendered = Vec::with_capacity(targets.len());
     for target in &targets {
-        let mut manifests = render_target(global, target)?;
+        // No cluster here: charts see helm's default capabilities.
+        let mut manifests = render_target(global, target, None)?;
         if manifests.is_empty() {
             log::warn(&format!("target {} rendered no objects", target.name));
         }

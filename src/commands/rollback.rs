@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use super::apply;
-use super::planning::{Rendered, RenderedTarget};
+use super::planning::{chart_capabilities, Rendered, RenderedTarget};
 use super::render::render_target;
 use super::status::{read_inventories, runtime};
 use crate::cli::{GlobalArgs, RollbackArgs};
@@ -81,7 +81,8 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
             snapshot.revision.commit,
             snapshot.revision.subject.as_deref().unwrap_or("no subject")
         ));
-        let manifests = render_target(global, &target)?;
+        let capabilities = chart_capabilities(global, &target)?;
+        let manifests = render_target(global, &target, capabilities.as_ref())?;
         targets.push(RenderedTarget {
             target,
             manifests,

@@ -47,6 +47,7 @@ pub fn helm(
     settings: &HelmSettings,
     target_name: &str,
     namespace: &str,
+    capabilities: Option<&super::Capabilities>,
 ) -> Result<Vec<Manifest>, RenderError> {
     let program = tools::HELM
         .locate()
@@ -76,6 +77,19 @@ pub fn helm(
     for (key, value) in &settings.set {
         args.push("--set".into());
         args.push(format!("{key}={value}"));
+    }
+    // The target cluster's version and APIs, as Argo CD passes them: charts choose apiVersions
+    // with `.Capabilities` (policy/v1 PodDisruptionBudgets from 1.21, batch/v1 CronJobs, …),
+    // and helm's defaults describe a recent cluster, not this one.
+    if let Some(capabilities) = capabilities {
+        if !capabilities.kube_version.is_empty() {
+            args.push("--kube-version".into());
+            args.push(capabilities.kube_version.clone());
+        }
+        if !capabilities.api_versions.is_empty() {
+            args.push("--api-versions".into());
+            args.push(capabilities.api_versions.join(","));
+        }
     }
     let stdout = run(tools::HELM, &program, &args)?;
     let mut manifests = parse_stream(&stdout, &shown)?;
@@ -142,13 +156,17 @@ fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String, RenderErro
 /// may end up in a Secret (SPEC.md, Secrets), and gitops cannot tell which ones do.
 fn display_command(tool: Tool, args: &[String]) -> String {
     let mut shown = vec![tool.name.to_owned()];
-    let mut after_set = false;
+    let mut previous = "";
     for arg in args {
         shown.push(match arg.split_once('=') {
-            Some((key, _)) if after_set => format!("{key}={}", crate::mask::HIDDEN),
+            Some((key, _)) if previous == "--set" => format!("{key}={}", crate::mask::HIDDEN),
+            // Hundreds of entries: their number says enough.
+            _ if previous == "--api-versions" => {
+                format!("<{} API versions of the cluster>", arg.split(',').count())
+            }
             _ => arg.clone(),
         });
-        after_set = arg == "--set";
+        previous = arg;
     }
     shown.join(" ")
 }

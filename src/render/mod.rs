@@ -106,9 +106,19 @@ fn kustomization_file(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Renders one target. `namespace` is the release namespace handed to Helm.
+/// What a chart may ask about its cluster (`.Capabilities`): the server's version and the API
+/// versions it serves, as `group/version` and `group/version/Kind`. Known only when rendering
+/// for a cluster (diff, apply, rollback); `render` alone uses helm's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    pub kube_version: String,
+    pub api_versions: Vec<String>,
+}
+
 pub fn render(
     target: &Target,
     namespace: &str,
+    capabilities: Option<&Capabilities>,
 ) -> Result<(SourceKind, Vec<Manifest>), RenderError> {
     match &target.source {
         Source::Stdin => {
@@ -124,7 +134,9 @@ pub fn render(
                 SourceKind::File => plain::read_file(path)?,
                 SourceKind::Plain => plain::read_dir(path)?,
                 SourceKind::Kustomize => external::kustomize(path)?,
-                SourceKind::Helm => external::helm(path, &target.helm, &target.name, namespace)?,
+                SourceKind::Helm => {
+                    external::helm(path, &target.helm, &target.name, namespace, capabilities)?
+                }
                 SourceKind::Stdin => unreachable!("detect never answers stdin"),
             };
             Ok((kind, manifests))
