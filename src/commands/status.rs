@@ -85,7 +85,9 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
                     e.time.clone(),
                     short(&e.revision),
                     e.author.clone().unwrap_or_else(|| "-".into()),
-                    e.subject.clone().unwrap_or_else(|| "-".into()),
+                    e.subject
+                        .as_deref()
+                        .map_or_else(|| "-".into(), |s| truncate(s, 50)),
                     if e.operation == "apply" {
                         e.result.clone()
                     } else {
@@ -272,6 +274,16 @@ fn head_relation(deployed: &str) -> Option<(Value, String)> {
     ))
 }
 
+/// At most `max` characters, with `…` when cut (the text table stays readable; JSON keeps all).
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// Commit ids shortened to 12 characters, like `git log --oneline` in large repositories.
 fn short(revision: &str) -> String {
     let (id, suffix) = revision
@@ -299,5 +311,18 @@ fn print(global: &GlobalArgs, documents: &[Value], text: &str) -> std::io::Resul
             crate::report::write_stdout(&format!("{value:#}\n"))
         }
         _ => crate::report::write_stdout(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_subjects_are_cut_in_the_table() {
+        assert_eq!(truncate("short", 50), "short");
+        let cut = truncate(&"x".repeat(80), 50);
+        assert_eq!(cut.chars().count(), 50);
+        assert!(cut.ends_with('…'));
     }
 }
