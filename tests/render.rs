@@ -526,3 +526,50 @@ fn a_directory_with_files_but_no_manifests_is_an_error() {
         .run()
         .expect_code(0);
 }
+
+#[test]
+fn chart_dependencies_missing_from_charts_are_built_in_a_copy() {
+    let repo = temp_tree(&[
+        ("common/Chart.yaml", "apiVersion: v2\nname: common\nversion: 0.2.0\n"),
+        (
+            "common/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-common\n",
+        ),
+        (
+            "umbrella/Chart.yaml",
+            "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 0.2.0\n    repository: file://../common\n",
+        ),
+        (
+            "umbrella/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-own\n",
+        ),
+    ]);
+    let run = Gitops::new(["render", "umbrella", "-o", "json", "--name", "shop"])
+        .current_dir(repo.path())
+        .run();
+    run.expect_code(0);
+    let mut rendered = names(&run.stdout);
+    rendered.sort();
+    assert_eq!(rendered, ["shop-common", "shop-own"]);
+    // The working tree is not written to: no charts/ and no Chart.lock appear.
+    assert!(!repo.path().join("umbrella/charts").exists());
+    assert!(!repo.path().join("umbrella/Chart.lock").exists());
+
+    // A dependency that cannot be built: exit 1, naming it and what to do.
+    std::fs::write(
+        repo.path().join("umbrella/Chart.yaml"),
+        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: missing\n    version: 1.0.0\n    repository: file://../nowhere\n",
+    )
+    .unwrap();
+    let broken = Gitops::new(["render", "umbrella", "--name", "shop"])
+        .current_dir(repo.path())
+        .run();
+    broken.expect_code(1);
+    assert!(
+        broken.stderr.contains(
+            "helm dependency build umbrella (for its dependencies missing, not in charts/)"
+        ) && broken.stderr.contains("put the dependencies into charts/"),
+        "{}",
+        broken.stderr
+    );
+}
