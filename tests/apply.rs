@@ -510,8 +510,8 @@ fn a_second_apply_of_the_same_target_fails_fast_naming_the_holder() {
 
 #[test]
 fn the_first_apply_into_a_new_namespace_holds_the_lease_too() {
-    let ns = common::unique_name("apply-first-lease");
-    let _cleanup = DeleteNamespace(ns.clone());
+    let cleanup = TestNamespace::not_created("apply-first-lease");
+    let ns = cleanup.name.clone();
     let content = format!(
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n{}",
         app(&ns)
@@ -547,15 +547,6 @@ fn the_first_apply_into_a_new_namespace_holds_the_lease_too() {
     first.join().unwrap().expect_code(3);
     let lease = kubectl(&["-n", &ns, "get", "lease", "gitops-shop"], None);
     assert_ne!(lease.code, 0, "released at the end");
-}
-
-/// Deletes a namespace a test's apply created, when the test ends.
-struct DeleteNamespace(String);
-
-impl Drop for DeleteNamespace {
-    fn drop(&mut self) {
-        let _ = kubectl(&["delete", "namespace", &self.0, "--wait=false"], None);
-    }
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use common::cli::{repo_root, Run};
-use common::kubectl::{kubectl, kubectl_ok};
-use common::{testenv, unique_name};
+use common::kubectl::{kubectl_ok, TestNamespace};
+use common::testenv;
 use serde_json::Value;
 
 #[test]
@@ -169,18 +169,10 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-struct DeleteNamespace(String);
-
-impl Drop for DeleteNamespace {
-    fn drop(&mut self) {
-        let _ = kubectl(&["delete", "namespace", &self.0, "--wait=false"], None);
-    }
-}
-
 #[test]
 fn github_steps_plan_comment_once_apply_and_detect_drift() {
-    let ns = unique_name("ci-github");
-    let _cleanup = DeleteNamespace(ns.clone());
+    let cleanup = TestNamespace::not_created("ci-github");
+    let ns = cleanup.name.clone();
     let repo = config_repo(&ns);
     let runner = tempfile::tempdir().unwrap();
     let (summary, outputs) = (
@@ -292,8 +284,8 @@ fn github_steps_plan_comment_once_apply_and_detect_drift() {
 
 #[test]
 fn gitlab_steps_write_the_artifact_and_one_merge_request_note() {
-    let ns = unique_name("ci-gitlab");
-    let _cleanup = DeleteNamespace(ns.clone());
+    let cleanup = TestNamespace::not_created("ci-gitlab");
+    let ns = cleanup.name.clone();
     let repo = config_repo(&ns);
     let token = "glpat-fake0token0for0tests";
     let forge = FakeForge::start(token);

@@ -6,7 +6,7 @@ mod common;
 
 use common::cli::{Gitops, Run};
 use common::git::{HttpsGitServer, Repo};
-use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
+use common::kubectl::{kubectl_ok, TestNamespace};
 use serde_json::Value;
 
 fn config_map(ns: &str, name: &str, value: &str) -> String {
@@ -534,7 +534,6 @@ fn history_records_three_revisions_and_rollback_restores_the_first() {
     unknown.expect_code(1);
     assert!(unknown.stderr.contains("\"nope\""), "{}", unknown.stderr);
     assert_eq!(config_maps(&ns.name), ["one", "three", "two"]);
-    let _ = kubectl(&["version"], None);
 }
 
 /// Copies a fixture directory into the repository.
@@ -553,7 +552,8 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn rollback_renders_a_chart_with_the_settings_the_inventory_recorded() {
-    let ns = common::unique_name("git-helm");
+    let cleanup = TestNamespace::not_created("git-helm");
+    let ns = cleanup.name.clone();
     let repo = Repo::init();
     copy_dir(
         &common::cli::fixture("demo/charts/podinfo-lite"),
@@ -564,7 +564,6 @@ fn rollback_renders_a_chart_with_the_settings_the_inventory_recorded() {
             "targets:\n  - name: web\n    path: deploy/chart\n    namespace: {ns}\n    createNamespace: true\n    helm:\n      releaseName: web\n      values: [values-staging.yaml]\n      set:\n        ui.message: \"{message}\"\n"
         )
     };
-    let _cleanup = Namespace(ns.clone());
     let apply = || {
         gitops_in(repo.path(), &["apply", "--no-wait"])
             .on_cluster()
@@ -608,13 +607,4 @@ fn rollback_renders_a_chart_with_the_settings_the_inventory_recorded() {
     .run()
     .expect_code(0);
     assert_eq!(message(), "first");
-}
-
-/// Deletes a namespace that gitops created, when the test ends.
-struct Namespace(String);
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = kubectl(&["delete", "namespace", &self.0, "--wait=false"], None);
-    }
 }

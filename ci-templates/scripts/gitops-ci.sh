@@ -88,6 +88,20 @@ print(ids[0] if ids else "")' "$marker"
     fi
 }
 
+# Posts BODY to LIST_URL, or when a comment there carries the marker, sends it to
+# ITEM_URL/<id> with UPDATE_METHOD instead. Headers come from the array `auth`.
+upsert() {
+    local body=$1 list_url=$2 item_url=$3 update_method=$4 where=$5 id
+    id=$(curl -fsS "${auth[@]}" "$list_url?per_page=100" | find_marked_id)
+    if [[ -n $id ]]; then
+        curl -fsS -o /dev/null -X "$update_method" "${auth[@]}" "$item_url/$id" -d "{\"body\": $body}"
+        echo "gitops-ci: updated the plan on $where" >&2
+    else
+        curl -fsS -o /dev/null -X POST "${auth[@]}" "$list_url" -d "{\"body\": $body}"
+        echo "gitops-ci: posted the plan on $where" >&2
+    fi
+}
+
 # One comment per target on the pull/merge request, updated on every push.
 comment() {
     [[ ${GITOPS_COMMENT:-true} == false ]] && return 0
@@ -103,32 +117,16 @@ comment() {
             return 0
         fi
         local api=${GITHUB_API_URL:-https://api.github.com}/repos/$GITHUB_REPOSITORY
-        local auth=(-H "Authorization: Bearer $GITHUB_TOKEN" -H "Accept: application/vnd.github+json")
-        local id
-        id=$(curl -fsS "${auth[@]}" "$api/issues/$pr/comments?per_page=100" | find_marked_id)
-        if [[ -n $id ]]; then
-            curl -fsS -o /dev/null -X PATCH "${auth[@]}" "$api/issues/comments/$id" -d "{\"body\": $body}"
-            echo "gitops-ci: updated the plan comment on pull request #$pr" >&2
-        else
-            curl -fsS -o /dev/null -X POST "${auth[@]}" "$api/issues/$pr/comments" -d "{\"body\": $body}"
-            echo "gitops-ci: posted the plan on pull request #$pr" >&2
-        fi
+        auth=(-H "Authorization: Bearer $GITHUB_TOKEN" -H "Accept: application/vnd.github+json")
+        upsert "$body" "$api/issues/$pr/comments" "$api/issues/comments" PATCH "pull request #$pr"
     elif [[ -n ${GITLAB_CI:-} ]]; then
         if [[ -z ${CI_MERGE_REQUEST_IID:-} || -z ${GITOPS_GITLAB_TOKEN:-} ]]; then
             echo "gitops-ci: no merge request or no GITOPS_GITLAB_TOKEN: plan in the artifact only" >&2
             return 0
         fi
-        local api=$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests/$CI_MERGE_REQUEST_IID/notes
-        local auth=(-H "PRIVATE-TOKEN: $GITOPS_GITLAB_TOKEN" -H "Content-Type: application/json")
-        local id
-        id=$(curl -fsS "${auth[@]}" "$api?per_page=100&sort=asc" | find_marked_id)
-        if [[ -n $id ]]; then
-            curl -fsS -o /dev/null -X PUT "${auth[@]}" "$api/$id" -d "{\"body\": $body}"
-            echo "gitops-ci: updated the plan note on merge request !$CI_MERGE_REQUEST_IID" >&2
-        else
-            curl -fsS -o /dev/null -X POST "${auth[@]}" "$api" -d "{\"body\": $body}"
-            echo "gitops-ci: posted the plan on merge request !$CI_MERGE_REQUEST_IID" >&2
-        fi
+        local notes=$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests/$CI_MERGE_REQUEST_IID/notes
+        auth=(-H "PRIVATE-TOKEN: $GITOPS_GITLAB_TOKEN" -H "Content-Type: application/json")
+        upsert "$body" "$notes" "$notes" PUT "merge request !$CI_MERGE_REQUEST_IID"
     fi
 }
 

@@ -55,6 +55,13 @@ impl TestNamespace {
         kubectl_ok(&["create", "namespace", &name], None);
         TestNamespace { name }
     }
+
+    /// A unique name for a namespace the test's gitops run creates; deleted all the same.
+    pub fn not_created(prefix: &str) -> Self {
+        TestNamespace {
+            name: unique_name(prefix),
+        }
+    }
 }
 
 impl Drop for TestNamespace {
