@@ -586,3 +586,42 @@ fn charts_render_for_the_cluster_they_are_planned_against() {
         run.stderr
     );
 }
+
+/// Many objects of one kind are read with one LIST, whose items lack apiVersion/kind: the diff of
+/// one changed ConfigMap among eight must still be its one changed line, nothing moved around.
+#[test]
+fn objects_read_by_a_list_diff_as_quietly_as_fetched_ones() {
+    let ns = TestNamespace::new("diff-listed");
+    let config_maps = |changed_level: &str| {
+        (0..8)
+            .map(|i| {
+                let level = if i == 3 { changed_level } else { "info" };
+                format!(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-{i}\n  namespace: {}\ndata:\n  LOG_LEVEL: {level}\n",
+                    ns.name
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("---\n")
+    };
+    apply(&ns, &config_maps("info"));
+    let repo = temp_tree(&[("app.yaml", &config_maps("debug"))]);
+    let (run, plan) = diff_json(&ns, repo.path(), &["-v"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("1 kinds listed instead of fetched one by one"),
+        "the ConfigMaps were not read by a list, so this test checks nothing:\n{}",
+        run.stderr
+    );
+    assert_eq!(summary(&plan), [0, 1, 0, 7], "{}", run.stdout);
+    let diff = plan["changes"][0]["diff"].as_str().unwrap_or_default();
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with(['+', '-']))
+        .collect();
+    assert_eq!(
+        changed,
+        ["-  LOG_LEVEL: info", "+  LOG_LEVEL: debug"],
+        "{diff}"
+    );
+}

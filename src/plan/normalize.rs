@@ -40,13 +40,29 @@ pub fn matching_rules<'a>(ignore: &'a [IgnoreRule], object: &Value) -> Vec<&'a I
         .collect()
 }
 
+/// apiVersion and kind first, in that order: the server writes kind first, list items get both
+/// added last, and neither order may show as a change.
+fn type_first(object: Value) -> Value {
+    let Value::Object(mut fields) = object else {
+        return object;
+    };
+    let mut ordered = Map::with_capacity(fields.len());
+    for key in ["apiVersion", "kind"] {
+        if let Some(value) = fields.shift_remove(key) {
+            ordered.insert(key.to_owned(), value);
+        }
+    }
+    ordered.extend(fields);
+    Value::Object(ordered)
+}
+
 /// Removes server bookkeeping, status, and the ignored fields from a copy of `object`.
 ///
 /// `owners` is the live object's managedFields: fields owned there by a manager named in a rule's
 /// `managedFieldsManagers` are removed, on both sides of a diff (the predicted object may have
 /// taken them over).
 pub fn normalize(object: &Value, rules: &[&IgnoreRule], owners: Option<&Value>) -> Value {
-    let mut object = object.clone();
+    let mut object = type_first(object.clone());
     if let Value::Object(map) = &mut object {
         map.remove("status");
         if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
