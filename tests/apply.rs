@@ -624,6 +624,13 @@ fn an_api_server_dying_mid_apply_stops_with_what_was_done_and_a_rerun_converges(
         .current_dir(repo.path())
         .run();
     rerun.expect_code(0);
+    assert!(
+        rerun
+            .stderr
+            .contains("target shop: applied; health not checked (--no-wait)"),
+        "without waiting nothing claims health:\n{}",
+        rerun.stderr
+    );
     let names = object_names(&ns.name, "configmaps");
     for i in 0..10 {
         assert!(names.contains(&format!("configmap/late-{i}\n")), "{names}");

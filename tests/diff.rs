@@ -609,16 +609,14 @@ fn objects_read_by_a_list_diff_as_quietly_as_fetched_ones() {
     let (run, plan) = diff_json(&ns, repo.path(), &["-v"]);
     run.expect_code(2);
     assert!(
-        run.stderr.contains("1 kinds listed instead of fetched one by one"),
+        run.stderr
+            .contains("1 kinds listed instead of fetched one by one"),
         "the ConfigMaps were not read by a list, so this test checks nothing:\n{}",
         run.stderr
     );
     assert_eq!(summary(&plan), [0, 1, 0, 7], "{}", run.stdout);
     let diff = plan["changes"][0]["diff"].as_str().unwrap_or_default();
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| l.starts_with(['+', '-']))
-        .collect();
+    let changed: Vec<&str> = diff.lines().filter(|l| l.starts_with(['+', '-'])).collect();
     assert_eq!(
         changed,
         ["-  LOG_LEVEL: info", "+  LOG_LEVEL: debug"],

@@ -52,8 +52,31 @@ fn the_plan_names_the_commit_and_a_dirty_tree() {
     assert_eq!(json(&clean)["revision"], commit.as_str());
     assert!(!clean.stderr.contains("dirty"), "{}", clean.stderr);
 
-    // An untracked file is not a change to the commit (as `git describe --dirty`).
-    repo.write(&[("notes.txt", "scratch")]);
+    // Untracked files outside the target's path, hidden ones (editor swap files) and ignored
+    // ones inside it are not part of what is applied.
+    repo.write(&[
+        ("notes.txt", "scratch"),
+        (".gitignore", "*.tgz\n"),
+        ("app/.cm.yaml.swp", "swap"),
+        ("app/chart.tgz", "built"),
+    ]);
+    assert_eq!(json(&diff(&[]))["revision"], commit.as_str());
+    repo.write(&[(".gitignore", ""), ("app/chart.tgz", "")]);
+
+    // An untracked manifest in the target's path is rendered: the commit alone no longer
+    // describes what is applied.
+    repo.write(&[("app/extra/new.yaml", &config_map(&ns.name, "extra", "1"))]);
+    let untracked = diff(&[]);
+    assert_eq!(
+        json(&untracked)["revision"],
+        format!("{commit}-dirty").as_str()
+    );
+    assert!(
+        untracked.stderr.contains("untracked files"),
+        "{}",
+        untracked.stderr
+    );
+    repo.write(&[("app/extra/new.yaml", "")]);
     assert_eq!(json(&diff(&[]))["revision"], commit.as_str());
 
     // A tracked file changed: the revision says so, and a warning tells the user.

@@ -106,6 +106,10 @@ pub(super) fn execute(
             }
             match result? {
                 Outcome::Healthy if flags.dry_run => {}
+                Outcome::Healthy if flags.no_wait => log::info(&format!(
+                    "target {}: applied; health not checked (--no-wait)",
+                    target.name
+                )),
                 Outcome::Healthy => {
                     log::info(&format!("target {}: applied and healthy", target.name))
                 }

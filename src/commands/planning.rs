@@ -62,7 +62,7 @@ pub fn render_all(global: &GlobalArgs, path: Option<&str>) -> anyhow::Result<Ren
         let revision = source::revision_of(&source_path(&target));
         if let Some(r) = revision.as_ref().filter(|r| r.dirty) {
             log::warn(&format!(
-                "target {}: the working tree has uncommitted changes; the revision is {}",
+                "target {}: the working tree has uncommitted changes (or untracked files in the target's path); the revision is {}",
                 target.name,
                 r.label()
             ));

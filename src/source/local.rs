@@ -25,15 +25,57 @@ pub fn repository_root(path: &Path) -> Option<PathBuf> {
     discover(path)?.workdir()?.canonicalize().ok()
 }
 
-/// HEAD's commit, author, subject and time, and whether tracked files changed since.
+/// HEAD's commit, author, subject and time, and whether what `path` holds differs from it:
+/// tracked files changed anywhere (as `git describe --dirty`), or untracked files in `path`.
 pub fn head_revision(path: &Path) -> Option<Revision> {
     let repo = discover(path)?;
     let commit = repo.head_commit().ok()?;
     let mut revision = super::describe(&commit);
-    // Untracked files do not count (as `git describe --dirty`): a stray file in a plain
-    // directory is rendered, though, so the render itself still shows it.
-    revision.dirty = repo.workdir().is_some() && repo.is_dirty().unwrap_or(false);
+    revision.dirty = repo.workdir().is_some()
+        && (repo.is_dirty().unwrap_or(false) || untracked_under(&repo, path));
     Some(revision)
+}
+
+/// Whether an untracked file (not ignored, not hidden) lies in the target's `path`: it is
+/// rendered, so the commit alone does not describe what is applied. Untracked files elsewhere
+/// in the repository (build output, notes) do not count.
+fn untracked_under(repo: &gix::Repository, path: &Path) -> bool {
+    let (Some(workdir), Ok(path)) = (repo.workdir(), path.canonicalize()) else {
+        return false;
+    };
+    let Ok(relative) = workdir
+        .canonicalize()
+        .map(|root| path.strip_prefix(&root).map(Path::to_path_buf))
+    else {
+        return false;
+    };
+    let Ok(relative) = relative else {
+        return false;
+    };
+    let spec = relative.to_string_lossy().replace('\\', "/");
+    // `top`: relative to the repository root whatever the current directory.
+    let pattern = if spec.is_empty() {
+        ":(top)".to_owned()
+    } else {
+        format!(":(top,literal){spec}")
+    };
+    let status = repo
+        .status(gix::progress::Discard)
+        .map(|s| s.untracked_files(gix::status::UntrackedFiles::Files))
+        .and_then(|s| s.into_index_worktree_iter([gix::bstr::BString::from(pattern)]));
+    let Ok(items) = status else {
+        return false;
+    };
+    items.filter_map(Result::ok).any(|item| match item {
+        gix::status::index_worktree::Item::DirectoryContents { entry, .. } => {
+            entry.status == gix::dir::entry::Status::Untracked
+                && !entry
+                    .rela_path
+                    .split(|b| *b == b'/')
+                    .any(|part| part.starts_with(b"."))
+        }
+        _ => false,
+    })
 }
 
 /// How HEAD relates to a deployed commit.
