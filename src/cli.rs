@@ -110,6 +110,15 @@ pub struct DiffArgs {
     /// Dry-run every object on the server, also those the plan can prove unchanged
     #[arg(long)]
     pub full_dry_run: bool,
+    /// Plan the creation of the target's namespace when it does not exist (as apply does)
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Plan deletes of objects no longer rendered (default; as apply does)
+    #[arg(long, overrides_with = "no_prune")]
+    pub prune: bool,
+    /// Plan no deletes: objects no longer rendered are listed as kept (as apply --no-prune)
+    #[arg(long)]
+    pub no_prune: bool,
 }
 
 #[derive(Debug, Args)]

@@ -464,6 +464,30 @@ fn an_object_removed_from_git_after_an_apply_is_a_delete() {
         "{}",
         text.stdout
     );
+
+    // The plan of `apply --no-prune`: nothing to delete, so the cluster matches.
+    let (kept, plan) = diff_json(&ns, repo.path(), &["--no-prune"]);
+    kept.expect_code(0);
+    assert_eq!(summary(&plan), [0, 0, 0, 2], "{}", kept.stdout);
+}
+
+#[test]
+fn create_namespace_plans_the_namespace_as_apply_would() {
+    let ns = TestNamespace::not_created("diff-new-ns");
+    let repo = temp_tree(&[("app.yaml", &web_app(&ns.name, "nginx:1.25", 1))]);
+    let missing = gitops_diff(&ns, repo.path(), &[]);
+    missing.expect_code(1);
+    assert!(
+        missing.stderr.contains("createNamespace"),
+        "{}",
+        missing.stderr
+    );
+    let (run, plan) = diff_json(&ns, repo.path(), &["--create-namespace"]);
+    run.expect_code(2);
+    assert_eq!(summary(&plan), [4, 0, 0, 0], "{}", run.stdout);
+    assert_eq!(plan["changes"][0]["kind"], "Namespace", "{}", run.stdout);
+    let exists = kubectl(&["get", "namespace", &ns.name], None);
+    assert_ne!(exists.code, 0, "a diff created the namespace");
 }
 
 #[test]

@@ -11,8 +11,12 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
     let settings = PlanSettings {
         concurrency: usize::from(args.concurrency),
         shortcut: !args.full_dry_run,
-        prune: None,
-        create_namespace: false,
+        prune: if args.no_prune {
+            Some(false)
+        } else {
+            args.prune.then_some(true)
+        },
+        create_namespace: args.create_namespace,
     };
     let runtime = super::runtime()?;
     let plans = runtime.block_on(async {
