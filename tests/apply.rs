@@ -688,8 +688,26 @@ fn nothing_is_written_when_an_object_of_a_new_namespace_fails_validation() {
         !namespaces.contains(&format!("namespace/{ns}\n")),
         "the namespace must not be created"
     );
-    // A valid render of a new namespace is validated the same way, then applied.
+    // A field the schema does not know (a typo) is refused too, with the field: a plain create
+    // would drop it without a word, and the write would fail after the namespace was created.
     let valid = content.replace("app: other", "app: broken");
+    let typo = valid.replace("image: x}", "image: x, imagePullPolicyy: Always}");
+    let run = gitops_apply(
+        repo_with(&typo).path(),
+        &[".", "--name", "new-ns", "-n", &ns, "--no-wait"],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("imagePullPolicyy") && run.stderr.contains("broken"),
+        "{}",
+        run.stderr
+    );
+    let namespaces = kubectl_ok(&["get", "namespaces", "-o", "name"], None);
+    assert!(
+        !namespaces.contains(&format!("namespace/{ns}\n")),
+        "the namespace must not be created for a render with an unknown field"
+    );
+    // A valid render of a new namespace is validated the same way, then applied.
     let run = gitops_apply(
         repo_with(&valid).path(),
         &[".", "--name", "new-ns", "-n", &ns, "--no-wait"],

@@ -647,3 +647,23 @@ fn objects_read_by_a_list_diff_as_quietly_as_fetched_ones() {
         "{diff}"
     );
 }
+
+/// A misspelt field is an error naming the field, file and line, not a silently dropped field.
+#[test]
+fn a_field_the_schema_does_not_know_is_an_error() {
+    let ns = TestNamespace::new("diff-typo");
+    let manifests = web_app(&ns.name, "nginx:1.25", 1).replace(
+        "        image: nginx:1.25\n",
+        "        image: nginx:1.25\n        imagePullPolicyy: Always\n",
+    );
+    let repo = temp_tree(&[("app.yaml", &manifests)]);
+    let run = gitops_diff(&ns, repo.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("app.yaml:9")
+            && run.stderr.contains("imagePullPolicyy")
+            && run.stderr.contains(&format!("Deployment {}/web", ns.name)),
+        "{}",
+        run.stderr
+    );
+}

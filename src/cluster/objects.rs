@@ -173,7 +173,7 @@ pub async fn apply(
     dry_run: bool,
     force: bool,
 ) -> Result<Option<Value>, ClusterError> {
-    let mut params = PatchParams::apply(FIELD_MANAGER);
+    let mut params = strict_apply();
     params.dry_run = dry_run;
     params.force = force;
     let built = request(info, namespace).patch(name, &params, &Patch::Apply(object));
@@ -188,6 +188,14 @@ pub async fn apply(
             .map(|()| None)
     };
     result.map_err(|e| classify_for(cluster, info, e))
+}
+
+/// Server-side apply as field manager `gitops`, with unknown or duplicate fields an error
+/// (`fieldValidation=Strict`, as kubectl does): servers since v1.25 would otherwise drop them
+/// with a warning nobody reads. Older servers ignore the parameter; their server-side apply
+/// rejects unknown fields anyway ("field not declared in schema").
+fn strict_apply() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).validation(kube::api::ValidationDirective::Strict)
 }
 
 /// Every object of a resource in a namespace (or cluster-wide), page by page.
@@ -341,18 +349,100 @@ pub async fn dry_run_create_in(
         .to_owned();
     let built = serde_json::to_vec(&probe)
         .map_err(kube::core::request::Error::SerializeBody)
-        .and_then(|body| request(info, Some(namespace)).create(&params, body));
+        .and_then(|body| request(info, Some(namespace)).create(&params, body))
+        .map(with_strict_validation);
     // Messages name the object where it will live, and say where it was tried.
-    match send_discarding(cluster, built, "dry-run create", || {
+    let what = || {
         format!(
             "{} (tried in namespace {namespace}: its own does not exist yet)",
             describe(info, own_namespace.as_deref(), &name)
         )
-    })
-    .await
-    {
-        Err((kube::Error::Api(status), _)) if status.code == 409 => Ok(()),
-        Err(e) => Err(classify_for(cluster, info, e)),
+    };
+    match send_discarding(cluster, built, "dry-run create", what).await {
+        Err((kube::Error::Api(status), _)) if status.code == 409 => {}
+        Err(e) => return Err(classify_for(cluster, info, e)),
+        Ok(()) => {}
+    }
+    // A create on servers before v1.25 drops unknown fields without a word; only server-side
+    // apply checks them. So the object is also applied (dry-run) there under a name that no
+    // object has, which makes it a pure create with apply's schema check.
+    probe["metadata"]["name"] = Value::String(format!(
+        "gitops-dry-run-{:08x}",
+        std::process::id() ^ (crate::clock::epoch_seconds() as u32)
+    ));
+    let mut params = strict_apply();
+    params.dry_run = true;
+    params.force = true;
+    let throwaway = probe["metadata"]["name"].as_str().unwrap_or_default();
+    let built = request(info, Some(namespace)).patch(throwaway, &params, &Patch::Apply(&probe));
+    match send_discarding(cluster, built, "dry-run apply", what).await {
         Ok(()) => Ok(()),
+        Err(e) => Err(match classify_for(cluster, info, e) {
+            // v1.20 answers a schema error ("field not declared in schema") with a 500; it is
+            // the object's fault, so it counts as invalid, like a 422.
+            ClusterError::Api {
+                operation,
+                code: 500,
+                reason,
+                message,
+            } => ClusterError::Api {
+                operation,
+                code: 422,
+                reason,
+                message,
+            },
+            other => other,
+        }),
+    }
+}
+
+/// Adds `fieldValidation=Strict` to a built request (kube's PostParams cannot say it).
+fn with_strict_validation(mut request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let uri = request.uri().to_string();
+    let separator = match uri.chars().last() {
+        Some('?' | '&') => "",
+        _ if uri.contains('?') => "&",
+        _ => "?",
+    };
+    if let Ok(strict) = format!("{uri}{separator}fieldValidation=Strict").parse() {
+        *request.uri_mut() = strict;
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// v1.20 ignores fieldValidation, so no test against the real server can see it sent:
+    /// every request that validates an object asks for Strict.
+    #[test]
+    fn applies_and_creates_ask_for_strict_field_validation() {
+        let resource = kube::core::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&());
+        let info = ResourceInfo {
+            resource,
+            namespaced: true,
+            pending_crd: false,
+        };
+        let object = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap"});
+        let request = request(&info, Some("ns"));
+        let apply = request
+            .patch("x", &strict_apply(), &Patch::Apply(&object))
+            .unwrap();
+        assert!(
+            apply.uri().to_string().contains("fieldValidation=Strict"),
+            "{}",
+            apply.uri()
+        );
+        let params = kube::api::PostParams::default();
+        let create = with_strict_validation(request.create(&params, Vec::new()).unwrap());
+        assert!(
+            create
+                .uri()
+                .to_string()
+                .ends_with("?fieldValidation=Strict"),
+            "{}",
+            create.uri()
+        );
     }
 }
