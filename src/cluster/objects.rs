@@ -337,20 +337,12 @@ pub async fn dry_run_create_in(
     object: &Value,
 ) -> Result<(), ClusterError> {
     let own_namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
-    let mut probe = object.clone();
-    probe["metadata"]["namespace"] = Value::String(namespace.to_owned());
-    let params = kube::api::PostParams {
-        dry_run: true,
-        field_manager: Some(FIELD_MANAGER.to_owned()),
-    };
-    let name = probe["metadata"]["name"]
+    let name = object["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let built = serde_json::to_vec(&probe)
-        .map_err(kube::core::request::Error::SerializeBody)
-        .and_then(|body| request(info, Some(namespace)).create(&params, body))
-        .map(with_strict_validation);
+    let mut probe = object.clone();
+    probe["metadata"]["namespace"] = Value::String(namespace.to_owned());
     // Messages name the object where it will live, and say where it was tried.
     let what = || {
         format!(
@@ -358,26 +350,21 @@ pub async fn dry_run_create_in(
             describe(info, own_namespace.as_deref(), &name)
         )
     };
-    match send_discarding(cluster, built, "dry-run create", what).await {
-        Err((kube::Error::Api(status), _)) if status.code == 409 => {}
-        Err(e) => return Err(classify_for(cluster, info, e)),
-        Ok(()) => {}
-    }
-    // A create on servers before v1.25 drops unknown fields without a word; only server-side
-    // apply checks them. So the object is also applied (dry-run) there under a name that no
-    // object has, which makes it a pure create with apply's schema check.
-    probe["metadata"]["name"] = Value::String(format!(
+
+    // First the schema, which a create on servers before v1.25 does not check (it drops unknown
+    // fields without a word; server-side apply rejects them, and names them). Applied under a
+    // name no object has, this is a pure create.
+    let throwaway = format!(
         "gitops-dry-run-{:08x}",
         std::process::id() ^ (crate::clock::epoch_seconds() as u32)
-    ));
+    );
+    probe["metadata"]["name"] = Value::String(throwaway.clone());
     let mut params = strict_apply();
     params.dry_run = true;
     params.force = true;
-    let throwaway = probe["metadata"]["name"].as_str().unwrap_or_default();
-    let built = request(info, Some(namespace)).patch(throwaway, &params, &Patch::Apply(&probe));
-    match send_discarding(cluster, built, "dry-run apply", what).await {
-        Ok(()) => Ok(()),
-        Err(e) => Err(match classify_for(cluster, info, e) {
+    let built = request(info, Some(namespace)).patch(&throwaway, &params, &Patch::Apply(&probe));
+    if let Err(e) = send_discarding(cluster, built, "dry-run apply", what).await {
+        return Err(match classify_for(cluster, info, e) {
             // v1.20 answers a schema error ("field not declared in schema") with a 500; it is
             // the object's fault, so it counts as invalid, like a 422.
             ClusterError::Api {
@@ -392,7 +379,24 @@ pub async fn dry_run_create_in(
                 message,
             },
             other => other,
-        }),
+        });
+    }
+
+    // Then everything that depends on the real name (its format, admission that looks at it).
+    probe["metadata"]["name"] = Value::String(name.clone());
+    let params = kube::api::PostParams {
+        dry_run: true,
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+    };
+    let built = serde_json::to_vec(&probe)
+        .map_err(kube::core::request::Error::SerializeBody)
+        .and_then(|body| request(info, Some(namespace)).create(&params, body))
+        .map(with_strict_validation);
+    match send_discarding(cluster, built, "dry-run create", what).await {
+        // Validation and admission run before the storage's name check.
+        Err((kube::Error::Api(status), _)) if status.code == 409 => Ok(()),
+        Err(e) => Err(classify_for(cluster, info, e)),
+        Ok(()) => Ok(()),
     }
 }
 
