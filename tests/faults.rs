@@ -530,3 +530,41 @@ async fn an_api_server_restarted_mid_apply() {
     assert_eq!(members(&ns.name, "shop").len(), 12, "every object once");
     assert_eq!(uids(&ns.name), before, "nothing was recreated");
 }
+
+/// A server that drops the connection of one request every time, yet answers every other one,
+/// failed on that object (v1.20 does this on a server-side apply of an APIService): the run
+/// names the object, and does not call the server unreachable.
+#[test]
+fn a_server_failing_on_one_object_is_not_called_unreachable() {
+    let ns = TestNamespace::new("faults-one");
+    let repo = temp_tree(&[]);
+    write_repo(repo.path(), &objects(&ns.name, 5, "1"));
+    direct(
+        repo.path(),
+        &["apply", ".", "--name", "shop", "-n", &ns.name],
+    )
+    .expect_code(0);
+    write_repo(repo.path(), &objects(&ns.name, 5, "2"));
+    let (proxy, kubeconfig) = start_proxy(repo.path());
+    proxy.inject_forever(
+        When::method("PATCH").dry_run().path("/configmaps/cm-2"),
+        Fault::Drop,
+    );
+    let run = through(
+        &kubeconfig,
+        repo.path(),
+        &["diff", ".", "--name", "shop", "-n", &ns.name],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains(&format!("ConfigMap {}/cm-2", ns.name))
+            && run.stderr.contains("yet answers other requests"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("cannot reach the API server"),
+        "{}",
+        run.stderr
+    );
+}

@@ -198,6 +198,18 @@ fn strict_apply() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).validation(kube::api::ValidationDirective::Strict)
 }
 
+/// Whether the API server answers a trivial request (`GET /version`): after it dropped the
+/// connection of one request, this tells a server that failed on that request from one that is
+/// down.
+pub async fn server_answers(cluster: &Cluster) -> bool {
+    let Ok(request) = http::Request::get("/version").body(Vec::new()) else {
+        return false;
+    };
+    send_bytes(cluster, request, || "get the server version".to_owned())
+        .await
+        .is_ok()
+}
+
 /// Every object of a resource in a namespace (or cluster-wide), page by page.
 pub async fn list(
     cluster: &Cluster,

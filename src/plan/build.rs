@@ -391,6 +391,15 @@ async fn plan_objects(
             joined.map_err(|e| ClusterError::Config(format!("planning stopped: {e}")))?;
         match result {
             Ok(change) => changes[index] = Some(change),
+            // A server that drops the connection of one request but answers others failed on
+            // that object (v1.20 does so on a server-side apply of an APIService).
+            Err(ClusterError::Unreachable {
+                server,
+                operation,
+                reason,
+            }) if objects::server_answers(cluster).await => failures.push(format!(
+                "{label}: the API server at {server} dropped the connection while handling {operation} ({reason}), yet answers other requests: it failed on this object (its log says why; a server bug, fixed in a newer Kubernetes version)"
+            )),
             // Without a reachable, authenticated server, per-object lists say nothing more.
             Err(e @ (ClusterError::Unreachable { .. } | ClusterError::Unauthorized { .. })) => {
                 return Err(e.into())
