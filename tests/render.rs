@@ -308,6 +308,24 @@ fn renderer_failures_carry_the_renderers_stderr() {
         "{}",
         run.stderr
     );
+
+    // helm's own "Use --debug flag" hint is for helm users; gitops has no such flag.
+    let too_new = temp_tree(&[
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: future\nversion: 0.1.0\nkubeVersion: \">=99.0.0-0\"\n",
+        ),
+        ("templates/cm.yaml", &config_map("future")),
+    ]);
+    let run = Gitops::new(["render", "."])
+        .current_dir(too_new.path())
+        .run();
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("chart requires kubeVersion") && !run.stderr.contains("--debug"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

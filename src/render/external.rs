@@ -261,12 +261,22 @@ fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String, RenderErro
         return Err(RenderError::RendererFailed {
             command,
             status,
-            stderr: String::from_utf8_lossy(&output.stderr)
-                .trim_end()
-                .to_owned(),
+            stderr: without_debug_hint(&String::from_utf8_lossy(&output.stderr)),
         });
     }
     utf8(output.stdout, &format!("output of {command}"))
+}
+
+/// A renderer's stderr, less helm's "Use --debug flag to render out invalid YAML": gitops
+/// users cannot pass that flag, and `-v` already shows the command.
+fn without_debug_hint(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|line| !line.starts_with("Use --debug flag to render out invalid YAML"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_owned()
 }
 
 /// The command line as shown in messages and `-v`: `--set` values are hidden, because they
