@@ -662,7 +662,10 @@ fn a_field_the_schema_does_not_know_is_an_error() {
     assert!(
         run.stderr.contains("app.yaml:9")
             && run.stderr.contains("imagePullPolicyy")
-            && run.stderr.contains(&format!("Deployment {}/web", ns.name)),
+            && run.stderr.contains(&format!("Deployment {}/web", ns.name))
+            && run
+                .stderr
+                .contains("a misspelt field, or one added in a later Kubernetes version"),
         "{}",
         run.stderr
     );

@@ -409,6 +409,7 @@ async fn plan_objects(
     }
     if !failures.is_empty() {
         failures.sort();
+        explain_unknown_fields(cluster, &mut failures).await;
         return Err(PlanError::Objects(failures));
     }
     log::verbose(&format!(
@@ -418,6 +419,31 @@ async fn plan_objects(
         listed.len()
     ));
     Ok(changes.into_iter().flatten().collect())
+}
+
+/// The server names fields its schema lacks ("field not declared in schema"); say what
+/// that usually means, with the server's version, so that a field newer than the cluster is not
+/// hunted for as a typo.
+async fn explain_unknown_fields(cluster: &Cluster, failures: &mut [String]) {
+    // v1.20's server-side apply, and newer servers' strict field validation.
+    let unknown = |f: &String| {
+        f.contains("field not declared in schema")
+            || f.contains("strict decoding error: unknown field")
+    };
+    if !failures.iter().any(unknown) {
+        return;
+    }
+    let version = cluster
+        .client
+        .apiserver_version()
+        .await
+        .map(|v| format!("this cluster's Kubernetes {}", v.git_version))
+        .unwrap_or_else(|_| "this cluster's Kubernetes version".to_owned());
+    for failure in failures.iter_mut().filter(|f| unknown(f)) {
+        failure.push_str(&format!(
+            "\n    (these fields are not in the schema of {version}: a misspelt field, or one added in a later Kubernetes version or a newer CRD)"
+        ));
+    }
 }
 
 /// Why an object cannot be dry-run yet: its namespace or its CRD is created by this plan.
