@@ -591,3 +591,103 @@ fn chart_dependencies_missing_from_charts_are_built_in_a_copy() {
         broken.stderr
     );
 }
+
+/// A dependency from a chart repository that `helm repo add` never saw (the way chart authors
+/// publish umbrella charts): its index is fetched and the chart built, in a helm home of its own
+/// here so that the machine's helm configuration plays no part. The repository is a static
+/// HTTP server, as chart repositories are.
+#[test]
+fn chart_dependencies_from_a_repository_helm_never_saw_are_fetched() {
+    let work = temp_tree(&[
+        ("lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 1.2.3\n"),
+        (
+            "lib/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-from-repository\n",
+        ),
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let helm = |args: &[&str]| {
+        let status = std::process::Command::new("helm")
+            .args(args)
+            .current_dir(work.path())
+            .status()
+            .expect("helm runs");
+        assert!(status.success(), "helm {args:?}");
+    };
+    helm(&["package", "lib", "-d", "repository"]);
+    helm(&["repo", "index", "repository", "--url", &url]);
+    let mut server = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(work.path().join("repository"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 serves the chart repository");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the chart repository never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    let app = temp_tree(&[
+        (
+            "umbrella/Chart.yaml",
+            &format!("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 1.2.3\n    repository: {url}\n"),
+        ),
+        (
+            "umbrella/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-own\n",
+        ),
+    ]);
+    // The author locked the dependency (Chart.lock) and did not commit charts/.
+    let author_home = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("helm")
+        .args(["dependency", "update", "umbrella"])
+        .current_dir(app.path())
+        .env("HELM_CACHE_HOME", author_home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", author_home.path().join("config"))
+        .env("HELM_DATA_HOME", author_home.path().join("data"))
+        .status()
+        .expect("helm runs");
+    assert!(status.success(), "helm dependency update");
+    assert!(app.path().join("umbrella/Chart.lock").exists());
+    std::fs::remove_dir_all(app.path().join("umbrella/charts")).unwrap();
+
+    let helm_home = tempfile::tempdir().unwrap();
+    let run = Gitops::new(["render", "umbrella", "-o", "json", "--name", "shop"])
+        .current_dir(app.path())
+        .env("HELM_CACHE_HOME", helm_home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", helm_home.path().join("config"))
+        .env("HELM_DATA_HOME", helm_home.path().join("data"))
+        .run();
+    let _ = server.kill();
+    let _ = server.wait();
+    run.expect_code(0);
+    let mut rendered = names(&run.stdout);
+    rendered.sort();
+    assert_eq!(
+        rendered,
+        ["shop-from-repository", "shop-own"],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("not in helm's cache") && run.stderr.contains("Chart.lock is not used"),
+        "{}",
+        run.stderr
+    );
+    assert!(!app.path().join("umbrella/charts").exists());
+}

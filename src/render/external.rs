@@ -168,12 +168,30 @@ fn with_dependencies(
         display_path(chart),
         missing.join(", ")
     ));
-    let args = vec![
-        "dependency".to_owned(),
-        "build".to_owned(),
-        copy.display().to_string(),
-    ];
-    run(tools::HELM, program, &args).map_err(|e| match e {
+    let dependency = |verb: &str| {
+        let args = vec![
+            "dependency".to_owned(),
+            verb.to_owned(),
+            copy.display().to_string(),
+        ];
+        run(tools::HELM, program, &args)
+    };
+    let built = match dependency("build") {
+        // A repository URL that `helm repo add` never saw has no cached index, which `build`
+        // needs and `update` fetches (as Argo CD does, the chart's own repositories are used).
+        Err(RenderError::RendererFailed { stderr, .. })
+            if stderr.contains("no cached repository")
+                || stderr.contains("no repository definition") =>
+        {
+            log::warn(&format!(
+                "{}: the repositories of its dependencies are not in helm's cache; running helm dependency update, which resolves the versions in Chart.yaml again (Chart.lock is not used)",
+                display_path(chart)
+            ));
+            dependency("update")
+        }
+        other => other,
+    };
+    built.map_err(|e| match e {
         RenderError::RendererFailed { status, stderr, .. } => RenderError::RendererFailed {
             command: format!(
                 "helm dependency build {} (for its dependencies {}, not in charts/)",
