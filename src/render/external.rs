@@ -13,19 +13,11 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let shown = display_path(dir);
     // The real path for the program (a revision's temporary directory included); `shown`
     // for messages.
-    let (tool, program, args): (Tool, PathBuf, Vec<String>) = match tools::KUSTOMIZE.locate() {
-        Some(kustomize) => (
-            tools::KUSTOMIZE,
-            kustomize,
-            vec!["build".into(), program_path(dir)],
-        ),
+    let (tool, program, verb): (Tool, PathBuf, &str) = match tools::KUSTOMIZE.locate() {
+        Some(kustomize) => (tools::KUSTOMIZE, kustomize, "build"),
+        // Named as run: "kubectl kustomize DIR failed", not "kustomize kustomize".
         None => match tools::KUBECTL.locate() {
-            // Named as run: "kubectl kustomize DIR failed", not "kustomize kustomize".
-            Some(kubectl) => (
-                tools::KUBECTL,
-                kubectl,
-                vec!["kustomize".into(), program_path(dir)],
-            ),
+            Some(kubectl) => (tools::KUBECTL, kubectl, "kustomize"),
             None => {
                 return Err(RenderError::RendererMissing(
                     tools::KUSTOMIZE.missing_hint(),
@@ -33,10 +25,26 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
             }
         },
     };
-    let stdout = run(tool, &program, &args)?;
+    // Built through a wrapper that records each object's file; should that build fail, the
+    // plain one runs, so that errors read as the user's own kustomize run would.
+    let wrapper = super::kustomize_origin::Wrapper::around(dir);
+    let wrapped = wrapper.as_ref().and_then(|w| {
+        let args = vec![verb.to_owned(), w.path().display().to_string()];
+        run(tool, &program, &args).ok()
+    });
+    let (stdout, origins) = match (wrapped, &wrapper) {
+        (Some(stdout), Some(wrapper)) => (stdout, Some(wrapper)),
+        _ => (
+            run(tool, &program, &[verb.to_owned(), program_path(dir)])?,
+            None,
+        ),
+    };
     let mut manifests = parse_stream(&stdout, &shown)?;
     for manifest in &mut manifests {
         manifest.origin.via = Some("kustomize");
+    }
+    if let Some(wrapper) = origins {
+        wrapper.take_origins(&mut manifests);
     }
     Ok(manifests)
 }

@@ -5,6 +5,7 @@
 
 mod external;
 pub mod hooks;
+mod kustomize_origin;
 pub mod manifest;
 pub mod order;
 mod plain;
