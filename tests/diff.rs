@@ -670,3 +670,98 @@ fn a_field_the_schema_does_not_know_is_an_error() {
         run.stderr
     );
 }
+
+/// Kubeconfigs of managed clusters get their token from a credential plugin (`user.exec`:
+/// gke-gcloud-auth-plugin, `aws eks get-token`). One that works is used against the real
+/// server; one that fails is named with what to do, and what it printed (a credential, in a
+/// real plugin) never appears.
+#[test]
+fn credential_plugins_are_used_and_their_failures_never_show_their_output() {
+    let env = common::cluster::testenv();
+    let original = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let token = original
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token:"))
+        .expect("token auth")
+        .trim()
+        .to_owned();
+    let ns = TestNamespace::new("diff-exec");
+    let repo = temp_tree(&[(
+        "cm.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: {}}}\n",
+            ns.name
+        ),
+    )]);
+    let plugin = |name: &str, body: &str| {
+        let path = repo.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        path
+    };
+    let working = plugin(
+        "good-plugin",
+        &format!("echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'"),
+    );
+    let failing = plugin(
+        "bad-plugin",
+        "echo '{\"status\":{\"token\":\"leaked-credential-1234\"}}'; echo 'please log in' >&2; exit 1",
+    );
+    let with_plugin = |command: &std::path::Path| {
+        let exec = format!(
+            "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}\n      installHint: install it from the vendor",
+            command.display()
+        );
+        original.replacen(&format!("token: {token}"), &exec, 1)
+    };
+    let diff = |kubeconfig: &str| {
+        std::fs::write(repo.path().join("exec.kubeconfig"), kubeconfig).unwrap();
+        Gitops::new([
+            "diff",
+            "cm.yaml",
+            "--name",
+            "exec",
+            "--kubeconfig",
+            "exec.kubeconfig",
+            "-v",
+        ])
+        .current_dir(repo.path())
+        .run()
+    };
+
+    let run = diff(&with_plugin(&working));
+    run.expect_code(2);
+    assert!(
+        run.stdout
+            .contains(&format!("+ v1 ConfigMap {}/c", ns.name)),
+        "{}",
+        run.stdout
+    );
+
+    let run = diff(&with_plugin(&failing));
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("credential plugin")
+            && run.stderr.contains("bad-plugin")
+            && run.stderr.contains("failed (exit status: 1)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("leaked-credential-1234")
+            && !run.stdout.contains("leaked-credential-1234"),
+        "the plugin's output was printed:\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&token), "{}", run.stderr);
+
+    let run = diff(&with_plugin(&repo.path().join("not-installed")));
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("is not installed or not on PATH: install it from the vendor"),
+        "{}",
+        run.stderr
+    );
+}

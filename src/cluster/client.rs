@@ -31,6 +31,10 @@ pub async fn connect(
         context: context.map(str::to_owned),
         ..KubeConfigOptions::default()
     };
+    // A credential plugin's failure is described from the kubeconfig, never quoted.
+    let plugin_failure = |e: &(dyn std::error::Error + 'static)| {
+        super::exec_auth::explain(e, &super::exec_auth::Plugin::of(kubeconfig, context))
+    };
     let config = match kubeconfig {
         Some(path) => {
             let file = Kubeconfig::read_from(path).map_err(|e| {
@@ -39,17 +43,17 @@ pub async fn connect(
             Config::from_custom_kubeconfig(file, &options)
                 .await
                 .map_err(|e| {
-                    ClusterError::Config(format!("{}: {}", path.display(), safe_message(&e)))
+                    let message = plugin_failure(&e).unwrap_or_else(|| safe_message(&e));
+                    ClusterError::Config(format!("{}: {message}", path.display()))
                 })?
         }
-        None if context.is_some() => Config::from_kubeconfig(&options)
-            .await
-            .map_err(|e| ClusterError::Config(safe_message(&e)))?,
+        None if context.is_some() => Config::from_kubeconfig(&options).await.map_err(|e| {
+            ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
+        })?,
         None => Config::infer().await.map_err(|e| {
-            ClusterError::Config(format!(
-                "{}; pass --kubeconfig or set KUBECONFIG",
-                safe_message(&e)
-            ))
+            ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| {
+                format!("{}; pass --kubeconfig or set KUBECONFIG", safe_message(&e))
+            }))
         })?,
     };
     let policy = RetryPolicy::from_env().map_err(ClusterError::Config)?;
@@ -59,7 +63,9 @@ pub async fn connect(
     config.default_retry = false;
     let server = without_credentials(&config.cluster_url.to_string());
     let default_namespace = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
+    let client = Client::try_from(config).map_err(|e| {
+        ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
+    })?;
     Ok(Cluster {
         client,
         server: server.trim_end_matches('/').to_owned(),

@@ -86,6 +86,20 @@ impl ClusterError {
                     message: status.message,
                 },
             },
+            // A credential plugin that failed when the token was refreshed: its output may
+            // hold a credential, so it is described, never quoted.
+            kube::Error::Auth(ref auth) => {
+                match super::exec_auth::explain(auth, &super::exec_auth::Plugin::default()) {
+                    Some(message) => {
+                        ClusterError::Config(format!("{message} (while trying to {operation})"))
+                    }
+                    None => ClusterError::Unreachable {
+                        server: server.to_owned(),
+                        operation,
+                        reason: root_cause(&error),
+                    },
+                }
+            }
             other => ClusterError::Unreachable {
                 server: server.to_owned(),
                 operation,

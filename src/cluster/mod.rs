@@ -8,6 +8,7 @@ pub mod capabilities;
 mod client;
 pub mod discovery;
 mod error;
+mod exec_auth;
 mod kubeconfig;
 pub mod lease;
 pub mod objects;
