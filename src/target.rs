@@ -39,6 +39,9 @@ pub struct Target {
     pub helm: HelmSettings,
     /// The gitops.yaml that defines the target (None for a PATH).
     pub config_file: Option<PathBuf>,
+    /// The name was worked out from PATH (no `--name`): two directories can come to the same
+    /// name (`apps/shop`, `apps-shop`), so the inventory must have been written for this one.
+    pub derived_name: bool,
 }
 
 /// The target-selecting flags of one run.
@@ -178,10 +181,12 @@ pub fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Re
             set,
         },
         config_file: Some(config.file.clone()),
+        derived_name: false,
     })
 }
 
 fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
+    let derived_name = name.is_none() && path != "-";
     let (source, name) = if path == "-" {
         (Source::Stdin, name.unwrap_or("stdin").to_owned())
     } else {
@@ -212,6 +217,7 @@ fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
         create_namespace: false,
         helm: HelmSettings::default(),
         config_file: None,
+        derived_name,
     })
 }
 

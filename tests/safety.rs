@@ -370,3 +370,56 @@ fn an_inventory_that_cannot_be_read_stops_the_apply_before_any_write() {
         "{names}"
     );
 }
+
+/// SPEC.md: two different directories must never share an inventory by accident. `apps/shop`
+/// and `apps-shop` both come out as the name `apps-shop`; the second is refused before any
+/// write instead of pruning the first one's objects, and `--name` gives it its own.
+#[test]
+fn two_directories_whose_names_come_out_the_same_never_share_an_inventory() {
+    let ns = TestNamespace::new("safety-names");
+    let repo = temp_tree(&[
+        ("apps/shop/app.yaml", &configmap(&ns.name, "first", "1")),
+        ("apps-shop/app.yaml", &configmap(&ns.name, "second", "1")),
+    ]);
+    let run = |path: &str, extra: &[&str]| {
+        let mut args = vec!["apply", path, "-n", &ns.name, "--no-wait"];
+        args.extend_from_slice(extra);
+        Gitops::new(args)
+            .current_dir(repo.path())
+            .env("CI", "1")
+            .on_cluster()
+            .run()
+    };
+    run("apps/shop", &[]).expect_code(0);
+    let clash = run("apps-shop", &[]);
+    clash.expect_code(1);
+    assert!(
+        clash
+            .stderr
+            .contains("was written for directory apps/shop, not apps-shop")
+            && clash.stderr.contains("--name"),
+        "{}",
+        clash.stderr
+    );
+    let names = kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None);
+    assert!(
+        names.contains("configmap/first\n"),
+        "first was pruned:\n{names}"
+    );
+    assert!(!names.contains("configmap/second\n"), "{names}");
+    // A diff is refused the same way: its plan would delete the other directory's objects.
+    Gitops::new(["diff", "apps-shop", "-n", &ns.name])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run()
+        .expect_code(1);
+
+    run("apps-shop", &["--name", "shop-two"]).expect_code(0);
+    // The first directory still owns its inventory, and re-applying it changes nothing.
+    run("apps/shop", &[]).expect_code(0);
+    let names = kubectl_ok(&["-n", &ns.name, "get", "configmaps", "-o", "name"], None);
+    assert!(
+        names.contains("configmap/first\n") && names.contains("configmap/second\n"),
+        "{names}"
+    );
+}

@@ -1,9 +1,7 @@
 //! `gitops apply [PATH]`: plan, apply by waves, prune, wait; exit 0, 1, or 3 when unhealthy.
 
-use serde_json::json;
-
 use super::planning::{
-    connect, default_namespace, plan_target, print_plans, render_all, source_path, PlanSettings,
+    connect, default_namespace, plan_target, print_plans, render_all, target_source, PlanSettings,
     Rendered, RenderedTarget,
 };
 use crate::apply::{self, ApplyOptions, Outcome};
@@ -243,48 +241,4 @@ fn options(
         source: target_source(global, target),
         revision,
     }
-}
-
-/// Where the target came from, as the inventory records it for `rollback`: its path relative
-/// to the repository root and the settings its renderer needs.
-fn target_source(global: &GlobalArgs, target: &Target) -> serde_json::Value {
-    let path = source_path(target);
-    let absolute = path.canonicalize().unwrap_or(path.clone());
-    let root = source::repository_root(&absolute);
-    let relative_to_root = |path: &std::path::Path| {
-        let absolute = path.canonicalize().ok()?;
-        absolute
-            .strip_prefix(root.as_ref()?)
-            .ok()
-            .map(|p| p.to_path_buf())
-    };
-    let relative = relative_to_root(&path);
-    let mut value = json!({
-        "name": target.name,
-        "path": relative.as_deref().unwrap_or(&path).display().to_string(),
-        "inRepository": relative.is_some(),
-    });
-    if let Some(namespace) = global.namespace.as_ref().or(target.namespace.as_ref()) {
-        value["namespace"] = json!(namespace);
-    }
-    if target.create_namespace {
-        value["createNamespace"] = json!(true);
-    }
-    // The gitops.yaml that defined the target: rollback prefers that file as it was at the
-    // revision, so that renderer settings kept there roll back too.
-    if let Some(config) = target.config_file.as_deref().and_then(relative_to_root) {
-        value["config"] = json!(config.display().to_string());
-    }
-    let helm = &target.helm;
-    if helm.release_name.is_some() || !helm.values.is_empty() || !helm.set.is_empty() {
-        value["helm"] = json!({
-            "releaseName": helm.release_name,
-            "values": helm.values,
-            "set": helm.set.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
-        });
-    }
-    if let Some(repo) = &global.repo {
-        value["repo"] = json!(source::redact_url(repo));
-    }
-    value
 }

@@ -1,5 +1,6 @@
 //! What diff and apply share: render every target first, connect, plan, print plans.
 
+use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -164,6 +165,7 @@ pub async fn plan_target(
         concurrency: settings.concurrency,
         shortcut: settings.shortcut,
         prune: settings.prune.unwrap_or(target.prune),
+        expected_source: target.derived_name.then(|| target_source(global, target)),
     };
     plan::build(cluster, request)
         .await
@@ -188,4 +190,48 @@ pub fn print_plans(global: &GlobalArgs, plans: &[Plan]) -> anyhow::Result<()> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(())
+}
+
+/// Where the target came from, as the inventory records it for `rollback`: its path relative
+/// to the repository root and the settings its renderer needs.
+pub(super) fn target_source(global: &GlobalArgs, target: &Target) -> serde_json::Value {
+    let path = source_path(target);
+    let absolute = path.canonicalize().unwrap_or(path.clone());
+    let root = source::repository_root(&absolute);
+    let relative_to_root = |path: &std::path::Path| {
+        let absolute = path.canonicalize().ok()?;
+        absolute
+            .strip_prefix(root.as_ref()?)
+            .ok()
+            .map(|p| p.to_path_buf())
+    };
+    let relative = relative_to_root(&path);
+    let mut value = json!({
+        "name": target.name,
+        "path": relative.as_deref().unwrap_or(&path).display().to_string(),
+        "inRepository": relative.is_some(),
+    });
+    if let Some(namespace) = global.namespace.as_ref().or(target.namespace.as_ref()) {
+        value["namespace"] = json!(namespace);
+    }
+    if target.create_namespace {
+        value["createNamespace"] = json!(true);
+    }
+    // The gitops.yaml that defined the target: rollback prefers that file as it was at the
+    // revision, so that renderer settings kept there roll back too.
+    if let Some(config) = target.config_file.as_deref().and_then(relative_to_root) {
+        value["config"] = json!(config.display().to_string());
+    }
+    let helm = &target.helm;
+    if helm.release_name.is_some() || !helm.values.is_empty() || !helm.set.is_empty() {
+        value["helm"] = json!({
+            "releaseName": helm.release_name,
+            "values": helm.values,
+            "set": helm.set.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        });
+    }
+    if let Some(repo) = &global.repo {
+        value["repo"] = json!(source::redact_url(repo));
+    }
+    value
 }

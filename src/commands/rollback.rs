@@ -66,6 +66,7 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
                     create_namespace: recorded.create_namespace,
                     helm: recorded.helm.clone(),
                     config_file: None,
+                    derived_name: false,
                 }
             }
         };

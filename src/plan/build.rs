@@ -46,6 +46,9 @@ pub struct PlanRequest {
     pub inventory: InventoryRef,
     /// Plan deletes (prune); off leaves stale members alone and lists them as kept.
     pub prune: bool,
+    /// For a name worked out from PATH: the source (`path`, `inRepository`) the inventory must
+    /// have recorded, so that two directories whose names come out the same never share one.
+    pub expected_source: Option<Value>,
 }
 
 /// An existing namespace in which objects of not-yet-created namespaces are validated.
@@ -69,6 +72,13 @@ pub enum PlanError {
     Inventory(#[from] InventoryError),
     #[error("{} object(s) could not be planned:\n{}", .0.len(), crate::report::bullets(.0))]
     Objects(Vec<String>),
+    #[error("the inventory {inventory} was written for directory {recorded}, not {here}: both names come out as {name:?}, and sharing one inventory would prune each other's objects; give this directory its own name with --name NAME (or a target in gitops.yaml)")]
+    InventoryOfAnotherDirectory {
+        inventory: String,
+        name: String,
+        recorded: String,
+        here: String,
+    },
 }
 
 /// One object resolved against discovery, ready to plan.
@@ -95,6 +105,9 @@ impl Prepared {
 /// Plans one target against the cluster.
 pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, PlanError> {
     let inventory = inventory::read(cluster, &request.inventory).await?;
+    if let (Some(expected), Some(found)) = (&request.expected_source, &inventory) {
+        check_same_directory(&request, expected, &found.source)?;
+    }
     let members = inventory
         .as_ref()
         .map(|i| i.members.clone())
@@ -184,6 +197,34 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         kept,
         prune: request.prune,
     })
+}
+
+/// The inventory of a PATH-named target must have been written for the same directory
+/// (inventories of older versions, which recorded no source, are taken as they are).
+fn check_same_directory(
+    request: &PlanRequest,
+    expected: &Value,
+    recorded: &Value,
+) -> Result<(), PlanError> {
+    let path = |v: &Value| v.get("path").and_then(Value::as_str).map(str::to_owned);
+    let in_repository = |v: &Value| v.get("inRepository").and_then(Value::as_bool);
+    match (path(expected), path(recorded)) {
+        // Paths relative to a repository and to a working directory do not compare.
+        (Some(here), Some(there))
+            if here != there && in_repository(expected) == in_repository(recorded) =>
+        {
+            Err(PlanError::InventoryOfAnotherDirectory {
+                inventory: format!(
+                    "ConfigMap {}/{}",
+                    request.inventory.namespace, request.inventory.name
+                ),
+                name: request.target.clone(),
+                recorded: there,
+                here,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An object cannot be applied before the wave that creates its namespace.
