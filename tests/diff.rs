@@ -756,6 +756,40 @@ fn credential_plugins_are_used_and_their_failures_never_show_their_output() {
     );
     assert!(!run.stderr.contains(&token), "{}", run.stderr);
 
+    // Tokens that expire are refreshed by running the plugin again; when that run fails, the
+    // request fails: said the same way, not retried, and the output never shown.
+    let calls = repo.path().join("calls");
+    let expiring = plugin(
+        "expiring-plugin",
+        &format!(
+            r#"echo x >> '{calls}'
+if [ "$(wc -l < '{calls}')" -gt 1 ]; then echo '{{"status":{{"token":"leaked-refresh-5678"}}}}'; exit 3; fi
+soon=$(date -u -d '+20 seconds' +%Y-%m-%dT%H:%M:%SZ)
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"{token}","expirationTimestamp":"'$soon'"}}}}'"#,
+            calls = calls.display()
+        ),
+    );
+    let run = diff(&with_plugin(&expiring));
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("credential plugin failed (exit status: 3)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("leaked-refresh-5678") && !run.stdout.contains("leaked-refresh-5678"),
+        "the plugin's output was printed:\n{}",
+        run.stderr
+    );
+    let runs = std::fs::read_to_string(&calls).unwrap().lines().count();
+    // Once at connect, then once per request in flight when the token expired; a retried
+    // failure would run it up to ten times per request.
+    assert!(
+        runs <= 8,
+        "the failing plugin ran {runs} times: it was retried"
+    );
+
     let run = diff(&with_plugin(&repo.path().join("not-installed")));
     run.expect_code(1);
     assert!(

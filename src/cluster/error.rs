@@ -59,6 +59,14 @@ pub enum ClusterError {
 impl ClusterError {
     /// Classifies a kube error that happened during `operation` against `server`.
     pub fn from_kube(error: kube::Error, server: &str, operation: Operation) -> Self {
+        // A credential plugin that failed (at connect, or when the token was refreshed, which
+        // kube reports as a failed request): its output may hold a credential, so it is
+        // described, never quoted.
+        if let Some(message) =
+            super::exec_auth::explain(&error, &super::exec_auth::Plugin::default())
+        {
+            return ClusterError::Config(format!("{message} (while trying to {operation})"));
+        }
         match error {
             kube::Error::Api(status) => match status.code {
                 401 => ClusterError::Unauthorized {
@@ -86,20 +94,6 @@ impl ClusterError {
                     message: status.message,
                 },
             },
-            // A credential plugin that failed when the token was refreshed: its output may
-            // hold a credential, so it is described, never quoted.
-            kube::Error::Auth(ref auth) => {
-                match super::exec_auth::explain(auth, &super::exec_auth::Plugin::default()) {
-                    Some(message) => {
-                        ClusterError::Config(format!("{message} (while trying to {operation})"))
-                    }
-                    None => ClusterError::Unreachable {
-                        server: server.to_owned(),
-                        operation,
-                        reason: root_cause(&error),
-                    },
-                }
-            }
             other => ClusterError::Unreachable {
                 server: server.to_owned(),
                 operation,

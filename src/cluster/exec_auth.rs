@@ -53,6 +53,7 @@ pub fn explain(error: &(dyn std::error::Error + 'static), plugin: &Plugin) -> Op
         if let Some(auth) = e.downcast_ref::<AuthError>() {
             return describe(auth, plugin);
         }
+
         if let Some(kube::Error::Auth(auth)) = e.downcast_ref::<kube::Error>() {
             return describe(auth, plugin);
         }
@@ -77,7 +78,7 @@ fn describe(error: &AuthError, plugin: &Plugin) -> Option<String> {
         }
         AuthError::AuthExecStart(io) => format!("{name} could not be started ({io})"),
         AuthError::AuthExecRun { out, .. } => format!(
-            "{name} failed ({}); its own message, if it printed one, is above; run it by hand to see why, or log in again (its output is not shown here: it may hold a credential)",
+            "{name} failed ({}); run it by hand to see why, or log in again (its output is not shown: it may hold a credential)",
             out.status
         ),
         AuthError::AuthExecParse(_) | AuthError::ExecPluginFailed => format!(
@@ -136,6 +137,11 @@ mod tests {
         assert_eq!(
             explain(&missing, &plugin).as_deref(),
             Some("the kubeconfig's credential plugin `aws` is not installed or not on PATH: Install the AWS CLI")
+        );
+        let refreshed = kube::Error::Service(Box::new(AuthError::ExecPluginFailed));
+        assert!(
+            explain(&refreshed, &Plugin::default()).is_some(),
+            "as a failed request"
         );
         let wrapped = kube::Error::Auth(AuthError::ExecPluginFailed);
         assert!(explain(&wrapped, &Plugin::default())

@@ -145,6 +145,11 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Whether a failed request may succeed when tried again.
 pub fn is_transient(error: &kube::Error) -> bool {
+    // A credential plugin that failed to refresh the token fails the same way next time (and
+    // would run again on every attempt).
+    if super::exec_auth::explain(error, &super::exec_auth::Plugin::default()).is_some() {
+        return false;
+    }
     match error {
         // Server-side apply of an object that does not fit the schema (a map where a string
         // belongs): v1.20 answers 500, but no attempt will ever succeed.
@@ -205,6 +210,10 @@ fn is_permanent_transport(error: &(dyn std::error::Error + 'static)) -> bool {
 /// A short account of a failure for `-v` lines: a status code and reason, or the transport's
 /// innermost message. Never a server message (it may quote a Secret's values) or a header.
 pub fn short_reason(error: &kube::Error) -> String {
+    // Never a credential plugin's own message: kube's quotes the plugin's output.
+    if let Some(plugin) = super::exec_auth::explain(error, &super::exec_auth::Plugin::default()) {
+        return plugin;
+    }
     match error {
         kube::Error::Api(status) if status.reason.is_empty() => status.code.to_string(),
         kube::Error::Api(status) => format!("{} {}", status.code, status.reason),
