@@ -78,6 +78,19 @@ fn the_plan_names_the_commit_and_a_dirty_tree() {
     );
     repo.write(&[("app/extra/new.yaml", "")]);
     assert_eq!(json(&diff(&[]))["revision"], commit.as_str());
+    // A target whose own directory is hidden (`.deploy`) still counts its untracked files.
+    repo.write(&[(".deploy/new.yaml", &config_map(&ns.name, "hidden-dir", "1"))]);
+    let hidden = gitops_in(
+        repo.path(),
+        &["diff", ".deploy", "-o", "json", "--exit-zero"],
+    )
+    .on_cluster()
+    .run();
+    assert_eq!(
+        json(&hidden)["revision"],
+        format!("{commit}-dirty").as_str()
+    );
+    repo.write(&[(".deploy/new.yaml", "")]);
 
     // A tracked file changed: the revision says so, and a warning tells the user.
     repo.write(&[("app/cm.yaml", &config_map(&ns.name, "settings", "2"))]);

@@ -375,23 +375,30 @@ pub async fn dry_run_create_in(
     params.dry_run = true;
     params.force = true;
     let built = request(info, Some(namespace)).patch(&throwaway, &params, &Patch::Apply(&probe));
-    if let Err(e) = send_discarding(cluster, built, "dry-run apply", what).await {
-        return Err(match classify_for(cluster, info, e) {
-            // v1.20 answers a schema error ("field not declared in schema") with a 500; it is
-            // the object's fault, so it counts as invalid, like a 422.
+    if let Err(failure) = send_discarding(cluster, built, "dry-run apply", what).await {
+        // Decided on the server's own message: a Secret's is masked below.
+        let schema =
+            matches!(&failure.0, kube::Error::Api(status) if is_schema_error(&status.message));
+        match classify_for(cluster, info, failure) {
+            // v1.20 answers a schema error with a 500; newer servers with Strict, a 400 or 422.
+            // It is the object's fault, so it counts as invalid (422).
             ClusterError::Api {
                 operation,
-                code: 500,
                 reason,
                 message,
-            } => ClusterError::Api {
-                operation,
-                code: 422,
-                reason,
-                message,
-            },
-            other => other,
-        });
+                ..
+            } if schema => {
+                return Err(ClusterError::Api {
+                    operation,
+                    code: 422,
+                    reason,
+                    message,
+                })
+            }
+            // Anything else here (a webhook, a policy on the throwaway name) says nothing
+            // about the object: the create below validates it.
+            other => crate::log::verbose(&format!("{}: schema check skipped: {other}", what())),
+        }
     }
 
     // Then everything that depends on the real name (its format, admission that looks at it).
@@ -410,6 +417,14 @@ pub async fn dry_run_create_in(
         Err(e) => Err(classify_for(cluster, info, e)),
         Ok(()) => Ok(()),
     }
+}
+
+/// A server's answer to fields its schema lacks: server-side apply on v1.20 ("field not
+/// declared in schema"), strict field validation on newer servers.
+pub fn is_schema_error(message: &str) -> bool {
+    message.contains("field not declared in schema")
+        || message.contains("failed to create typed patch object")
+        || message.contains("strict decoding error")
 }
 
 /// Adds `fieldValidation=Strict` to a built request (kube's PostParams cannot say it).

@@ -66,12 +66,16 @@ fn untracked_under(repo: &gix::Repository, path: &Path) -> bool {
     let Ok(items) = status else {
         return false;
     };
+    // Hidden entries *below* the target's path are skipped by the renderer; the target's own
+    // path may well be hidden (`.deploy/prod`).
+    let depth = relative.components().count();
     items.filter_map(Result::ok).any(|item| match item {
         gix::status::index_worktree::Item::DirectoryContents { entry, .. } => {
             entry.status == gix::dir::entry::Status::Untracked
                 && !entry
                     .rela_path
                     .split(|b| *b == b'/')
+                    .skip(depth)
                     .any(|part| part.starts_with(b"."))
         }
         _ => false,
