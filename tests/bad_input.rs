@@ -130,7 +130,7 @@ fn fixture_cases() -> Vec<Case> {
         // Renderers
         case("kustomize-missing-resource", Dir("."), &["kustomize . failed (exit code 1)", "not-there.yaml: no such file or directory"]),
         case("kustomize-invalid-yaml", Dir("."), &["kustomize . failed (exit code 1)", "invalid Kustomization: yaml: line 5"]),
-        case("kustomize-invalid-object", Dir("."), &["cm.yaml:1 (document 1): v1 ConfigMap Team-settings: metadata.name \"Team-settings\" is invalid"]),
+        case("kustomize-invalid-object", Dir("."), &["cm.yaml:1 (document 1, via kustomize): v1 ConfigMap Team-settings: metadata.name \"Team-settings\" is invalid"]),
         case("helm-template-fails", Dir("."), &["helm template ", "broken/templates/cm.yaml:6:10): image.tag is required"]),
         case("helm-template-syntax", Dir("."), &["helm template ", "syntax/templates/cm.yaml:4): unexpected \"}\" in operand"]),
         case("helm-renders-bad-object", Dir("."), &["templates/svc.yaml (via helm, document 1): v1 Service ", ".svc\" is invalid"]),

@@ -12,13 +12,16 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::Value;
 
 use super::display_path;
-use super::manifest::{parse_stream, Manifest};
+use super::manifest::{parse_stream, Manifest, Origin};
 
 const ORIGIN: &str = "config.kubernetes.io/origin";
 
 /// A temporary kustomization around the target's directory.
 pub struct Wrapper {
-    dir: tempfile::TempDir,
+    /// Held for its lifetime: removed on drop.
+    _dir: tempfile::TempDir,
+    /// Its canonical path (TMPDIR may be a link), for the build and for resolving origins.
+    path: PathBuf,
 }
 
 impl Wrapper {
@@ -30,7 +33,9 @@ impl Wrapper {
             .map(|name| target.join(name))
             .find(|path| path.is_file())?;
         let text = std::fs::read_to_string(kustomization).ok()?;
-        if text.contains("originAnnotations") {
+        // Its own origin annotations are its output; `sortOptions` counts only in the
+        // top-level kustomization, which the wrapper would become.
+        if text.contains("originAnnotations") || text.contains("sortOptions") {
             return None;
         }
         let target = target.canonicalize().ok()?;
@@ -38,8 +43,9 @@ impl Wrapper {
             .prefix("gitops-kustomize-")
             .tempdir()
             .ok()?;
+        let path = dir.path().canonicalize().ok()?;
         // kustomize refuses absolute resource paths: reach the target from the wrapper.
-        let up = dir.path().canonicalize().ok()?.components().count() - 1;
+        let up = path.components().count() - 1;
         let relative: PathBuf = std::iter::repeat_n(Component::ParentDir.as_os_str(), up)
             .chain(
                 target
@@ -52,12 +58,12 @@ impl Wrapper {
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nbuildMetadata: [originAnnotations]\nresources:\n- {}\n",
             serde_json::to_string(&relative.to_string_lossy()).ok()?
         );
-        std::fs::write(dir.path().join("kustomization.yaml"), wrapper).ok()?;
-        Some(Wrapper { dir })
+        std::fs::write(path.join("kustomization.yaml"), wrapper).ok()?;
+        Some(Wrapper { _dir: dir, path })
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.path
     }
 
     /// Moves each object's origin annotation into its origin. An object found in its source
@@ -76,6 +82,9 @@ impl Wrapper {
             let (file, path) = match origin {
                 Source::Local(path) => (display_path(&path), Some(path)),
                 Source::Remote(url) => (url, None),
+                // Not a file after all (an HTTP resource kustomize records as a path): keep
+                // the output's own origin.
+                Source::Missing => continue,
             };
             let found = path.and_then(|path| {
                 let documents = sources.entry(path.clone()).or_insert_with(|| {
@@ -92,10 +101,22 @@ impl Wrapper {
                     .max_by_key(|source| source.name().map_or(0, str::len))
                     .map(|source| source.origin.clone())
             });
-            match found {
-                Some(origin) => manifest.origin = origin,
-                None => manifest.origin.file = file,
-            }
+            manifest.origin = match found {
+                Some(source) => Origin {
+                    via: manifest.origin.via,
+                    in_source: true,
+                    ..source
+                },
+                // Generated, remote, or not found in its file: the file alone.
+                None => Origin {
+                    file,
+                    document: 0,
+                    line: 0,
+                    item: None,
+                    via: manifest.origin.via,
+                    in_source: true,
+                },
+            };
         }
     }
 }
@@ -113,6 +134,8 @@ enum Source {
     Local(PathBuf),
     /// A remote base: `repo//path?ref=…`.
     Remote(String),
+    /// A path that names no file.
+    Missing,
 }
 
 /// Removes the origin annotation (and an annotations map it leaves empty).
@@ -138,7 +161,12 @@ fn origin_of(wrapper: &Path, text: &str) -> Option<Source> {
             .unwrap_or_default();
         return Some(Source::Remote(format!("{repo}//{local}{reference}")));
     }
-    Some(Source::Local(normalize(&wrapper.join(local))))
+    let path = normalize(&wrapper.join(local));
+    Some(if path.is_file() {
+        Source::Local(path)
+    } else {
+        Source::Missing
+    })
 }
 
 /// `a/b/../c` → `a/c`, without touching the file system.
@@ -164,33 +192,58 @@ mod tests {
         source.map(|s| match s {
             Source::Local(path) => path.display().to_string(),
             Source::Remote(url) => url,
+            Source::Missing => "missing".to_owned(),
         })
     }
 
     #[test]
     fn origins_name_local_files_generators_and_remote_bases() {
-        let wrapper = Path::new("/tmp/w");
+        let root = tempfile::tempdir().unwrap();
+        let wrapper = root.path().join("w");
+        std::fs::create_dir_all(root.path().join("app/base")).unwrap();
+        std::fs::write(root.path().join("app/base/web.yaml"), "").unwrap();
+        std::fs::write(root.path().join("app/kustomization.yaml"), "").unwrap();
+        let inside = |p: &str| Some(root.path().join(p).display().to_string());
         assert_eq!(
-            shown(origin_of(wrapper, "path: ../../srv/app/base/web.yaml\n")).as_deref(),
-            Some("/srv/app/base/web.yaml")
+            shown(origin_of(&wrapper, "path: ../app/base/web.yaml\n")),
+            inside("app/base/web.yaml")
         );
         assert_eq!(
             shown(origin_of(
-                wrapper,
-                "configuredIn: ../../srv/app/kustomization.yaml\nconfiguredBy:\n  apiVersion: builtin\n  kind: ConfigMapGenerator\n"
-            ))
-            .as_deref(),
-            Some("/srv/app/kustomization.yaml")
+                &wrapper,
+                "configuredIn: ../app/kustomization.yaml\nconfiguredBy:\n  apiVersion: builtin\n  kind: ConfigMapGenerator\n"
+            )),
+            inside("app/kustomization.yaml")
         );
         assert_eq!(
             shown(origin_of(
-                wrapper,
+                &wrapper,
                 "path: deploy/web.yaml\nrepo: https://github.com/example/app\nref: v1.2.0\n"
             ))
             .as_deref(),
             Some("https://github.com/example/app//deploy/web.yaml?ref=v1.2.0")
         );
-        assert!(origin_of(wrapper, "not: an origin\n").is_none());
+        // An HTTP resource is recorded as a "path" that is no file.
+        assert_eq!(
+            shown(origin_of(&wrapper, "path: https:/example.com/web.yaml\n")).as_deref(),
+            Some("missing")
+        );
+        assert!(origin_of(&wrapper, "not: an origin\n").is_none());
+    }
+
+    #[test]
+    fn kustomizations_whose_output_the_wrapper_would_change_are_built_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let kustomization = dir.path().join("kustomization.yaml");
+        std::fs::write(&kustomization, "resources: [a.yaml]\n").unwrap();
+        assert!(Wrapper::around(dir.path()).is_some());
+        for own in [
+            "sortOptions: {order: fifo}\n",
+            "buildMetadata: [originAnnotations]\n",
+        ] {
+            std::fs::write(&kustomization, format!("resources: [a.yaml]\n{own}")).unwrap();
+            assert!(Wrapper::around(dir.path()).is_none(), "{own}");
+        }
     }
 
     #[test]

@@ -19,20 +19,31 @@ pub struct Origin {
     /// 1-based position inside a `kind: List`.
     pub item: Option<usize>,
     /// The renderer whose output this is (`helm`, `kustomize`); then `line` counts in that
-    /// output, which the user never sees, so it is not shown.
+    /// output, which the user never sees, so it is not shown, unless `in_source`.
     pub via: Option<&'static str>,
+    /// `file`, `document` and `line` are the object's own source, which the renderer then
+    /// transformed (kustomize's origin annotations); document 0: the file only.
+    pub in_source: bool,
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.via {
-            Some(tool) => write!(f, "{} (via {tool}, document {}", self.file, self.document)?,
-            None => write!(f, "{}:{} (document {}", self.file, self.line, self.document)?,
+        match (self.via, self.in_source) {
+            (Some(tool), true) if self.document == 0 => {
+                return write!(f, "{} (via {tool})", self.file)
+            }
+            (Some(tool), false) => {
+                write!(f, "{} (via {tool}, document {}", self.file, self.document)?
+            }
+            _ => write!(f, "{}:{} (document {}", self.file, self.line, self.document)?,
         }
         if let Some(item) = self.item {
             write!(f, ", list item {item}")?;
         }
-        f.write_str(")")
+        match (self.via, self.in_source) {
+            (Some(tool), true) => write!(f, ", via {tool})"),
+            _ => f.write_str(")"),
+        }
     }
 }
 
@@ -161,6 +172,7 @@ pub(crate) fn expand_document(
         line: document.line,
         item: None,
         via: None,
+        in_source: false,
     };
     let not_an_object = |what: &str| {
         ParseError {
