@@ -205,9 +205,13 @@ pub async fn server_answers(cluster: &Cluster) -> bool {
     let Ok(request) = http::Request::get("/version").body(Vec::new()) else {
         return false;
     };
-    send_bytes(cluster, request, || "get the server version".to_owned())
+    let answers = send_bytes(cluster, request, || "get the server version".to_owned())
         .await
-        .is_ok()
+        .is_ok();
+    if answers {
+        cluster.retries.server_is_up();
+    }
+    answers
 }
 
 /// Every object of a resource in a namespace (or cluster-wide), page by page.

@@ -107,6 +107,12 @@ impl Retries {
     pub fn server_given_up(&self) -> bool {
         self.gave_up.load(Ordering::Relaxed)
     }
+
+    /// The server answered after a request gave up on it: it is up, and later requests get
+    /// their whole budget again.
+    pub fn server_is_up(&self) {
+        self.gave_up.store(false, Ordering::Relaxed);
+    }
 }
 
 /// No answer to one attempt within the policy's attempt timeout.

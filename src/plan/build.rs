@@ -439,7 +439,7 @@ async fn plan_objects(
                 operation,
                 reason,
             }) if objects::server_answers(cluster).await => failures.push(format!(
-                "{label}: the API server at {server} dropped the connection while handling {operation} ({reason}), yet answers other requests: it failed on this object (its log says why; a server bug, fixed in a newer Kubernetes version)"
+                "{label}: no answer to {operation} from the API server at {server} ({reason}), which does answer other requests: the server, or a proxy or load balancer in between, failed on this object (the API server's log says why; v1.20, for one, crashes on a server-side apply of an APIService)"
             )),
             // Without a reachable, authenticated server, per-object lists say nothing more.
             Err(e @ (ClusterError::Unreachable { .. } | ClusterError::Unauthorized { .. })) => {
