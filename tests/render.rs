@@ -602,7 +602,7 @@ fn chart_dependencies_from_a_repository_helm_never_saw_are_fetched() {
         ("lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 1.2.3\n"),
         (
             "lib/templates/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-from-repository\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-lib-{{ .Chart.Version }}\n",
         ),
     ]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -645,7 +645,7 @@ fn chart_dependencies_from_a_repository_helm_never_saw_are_fetched() {
     let app = temp_tree(&[
         (
             "umbrella/Chart.yaml",
-            &format!("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 1.2.3\n    repository: {url}\n"),
+            &format!("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 1.2.x\n    repository: {url}\n"),
         ),
         (
             "umbrella/templates/cm.yaml",
@@ -665,6 +665,14 @@ fn chart_dependencies_from_a_repository_helm_never_saw_are_fetched() {
     assert!(status.success(), "helm dependency update");
     assert!(app.path().join("umbrella/Chart.lock").exists());
     std::fs::remove_dir_all(app.path().join("umbrella/charts")).unwrap();
+    // A newer version in the range is published after the lock was made: the lock wins.
+    std::fs::write(
+        work.path().join("lib/Chart.yaml"),
+        "apiVersion: v2\nname: lib\nversion: 1.2.4\n",
+    )
+    .unwrap();
+    helm(&["package", "lib", "-d", "repository"]);
+    helm(&["repo", "index", "repository", "--url", &url]);
 
     let helm_home = tempfile::tempdir().unwrap();
     let run = Gitops::new(["render", "umbrella", "-o", "json", "--name", "shop"])
@@ -678,14 +686,10 @@ fn chart_dependencies_from_a_repository_helm_never_saw_are_fetched() {
     run.expect_code(0);
     let mut rendered = names(&run.stdout);
     rendered.sort();
-    assert_eq!(
-        rendered,
-        ["shop-from-repository", "shop-own"],
-        "{}",
-        run.stderr
-    );
+    assert_eq!(rendered, ["shop-lib-1.2.3", "shop-own"], "{}", run.stderr);
     assert!(
-        run.stderr.contains("not in helm's cache") && run.stderr.contains("Chart.lock is not used"),
+        run.stderr.contains("never added with helm repo add")
+            && run.stderr.contains("building from Chart.lock"),
         "{}",
         run.stderr
     );

@@ -63,7 +63,7 @@ pub fn helm(
     let shown = display_path(chart);
     // Dependencies that charts/ does not hold yet are built into a copy of the chart: the
     // working tree is never written to.
-    let built = with_dependencies(chart, &program)?;
+    let built = super::chart_dependencies::build_missing(chart, &program)?;
     let chart_arg = match &built {
         Some(copy) => copy.path().join("chart").display().to_string(),
         None => program_path(chart),
@@ -112,134 +112,6 @@ pub fn helm(
     Ok(manifests)
 }
 
-/// When Chart.yaml lists dependencies missing from `charts/` (as Argo CD does, gitops builds
-/// them; authors often leave `helm dependency build` to the deploy tool): a copy of the chart in
-/// a temporary directory, with relative `file://` repositories made absolute, after `helm
-/// dependency build`. None when nothing is missing.
-fn with_dependencies(
-    chart: &Path,
-    program: &Path,
-) -> Result<Option<tempfile::TempDir>, RenderError> {
-    let chart_file = chart.join("Chart.yaml");
-    let text =
-        std::fs::read_to_string(&chart_file).map_err(|e| super::io_error(&chart_file, &e))?;
-    let Ok(mut meta) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
-        return Ok(None); // helm reports a broken Chart.yaml better than we would
-    };
-    let Some(dependencies) = meta
-        .get_mut("dependencies")
-        .and_then(serde_yaml::Value::as_sequence_mut)
-    else {
-        return Ok(None);
-    };
-    let present = |name: &str| {
-        chart.join("charts").join(name).is_dir()
-            || std::fs::read_dir(chart.join("charts")).is_ok_and(|entries| {
-                entries.flatten().any(|e| {
-                    let file = e.file_name().to_string_lossy().into_owned();
-                    file.starts_with(&format!("{name}-")) && file.ends_with(".tgz")
-                })
-            })
-    };
-    let missing: Vec<String> = dependencies
-        .iter()
-        .filter_map(|d| d.get("name")?.as_str())
-        .filter(|name| !present(name))
-        .map(str::to_owned)
-        .collect();
-    if missing.is_empty() {
-        return Ok(None);
-    }
-    for dependency in dependencies.iter_mut() {
-        let Some(repository) = dependency.get("repository").and_then(|r| r.as_str()) else {
-            continue;
-        };
-        if let Some(relative) = repository
-            .strip_prefix("file://")
-            .filter(|p| !p.starts_with('/'))
-        {
-            let absolute = chart.join(relative);
-            let absolute = absolute.canonicalize().unwrap_or(absolute);
-            dependency["repository"] = format!("file://{}", absolute.display()).into();
-        }
-    }
-    let temp = tempfile::Builder::new()
-        .prefix("gitops-chart-")
-        .tempdir()
-        .map_err(|e| super::io_error(chart, &e))?;
-    let copy = temp.path().join("chart");
-    copy_dir(chart, &copy, 0)?;
-    let rewritten = serde_yaml::to_string(&meta).unwrap_or(text);
-    std::fs::write(copy.join("Chart.yaml"), rewritten).map_err(|e| super::io_error(&copy, &e))?;
-    log::verbose(&format!(
-        "{}: building missing chart dependencies ({}) in a copy",
-        display_path(chart),
-        missing.join(", ")
-    ));
-    let dependency = |verb: &str| {
-        let args = vec![
-            "dependency".to_owned(),
-            verb.to_owned(),
-            copy.display().to_string(),
-        ];
-        run(tools::HELM, program, &args)
-    };
-    let built = match dependency("build") {
-        // A repository URL that `helm repo add` never saw has no cached index, which `build`
-        // needs and `update` fetches (as Argo CD does, the chart's own repositories are used).
-        Err(RenderError::RendererFailed { stderr, .. })
-            if stderr.contains("no cached repository")
-                || stderr.contains("no repository definition") =>
-        {
-            log::warn(&format!(
-                "{}: the repositories of its dependencies are not in helm's cache; running helm dependency update, which resolves the versions in Chart.yaml again (Chart.lock is not used)",
-                display_path(chart)
-            ));
-            dependency("update")
-        }
-        other => other,
-    };
-    built.map_err(|e| match e {
-        RenderError::RendererFailed { status, stderr, .. } => RenderError::RendererFailed {
-            command: format!(
-                "helm dependency build {} (for its dependencies {}, not in charts/)",
-                display_path(chart),
-                missing.join(", ")
-            ),
-            status,
-            stderr: format!("{stderr}\nput the dependencies into charts/ (helm dependency build), or make their repositories reachable (helm repo add)"),
-        },
-        other => other,
-    })?;
-    Ok(Some(temp))
-}
-
-/// Copies a directory tree (links are followed, at most 32 levels deep so that a link loop
-/// ends; hidden entries such as .git are skipped).
-fn copy_dir(from: &Path, to: &Path, depth: usize) -> Result<(), RenderError> {
-    if depth > 32 {
-        return Err(RenderError::SymlinkLoop {
-            path: display_path(from),
-            target: "a directory above it".to_owned(),
-        });
-    }
-    std::fs::create_dir_all(to).map_err(|e| super::io_error(to, &e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| super::io_error(from, &e))? {
-        let entry = entry.map_err(|e| super::io_error(from, &e))?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') && name != ".helmignore" {
-            continue;
-        }
-        let (source, target) = (entry.path(), to.join(&name));
-        if source.is_dir() {
-            copy_dir(&source, &target, depth + 1)?;
-        } else {
-            std::fs::copy(&source, &target).map_err(|e| super::io_error(&source, &e))?;
-        }
-    }
-    Ok(())
-}
-
 /// A path as a renderer program gets it: as given, unless it lies in a revision written to a
 /// temporary directory (then the display form would not resolve).
 fn program_path(path: &Path) -> String {
@@ -268,7 +140,7 @@ fn attribute_helm_sources(stdout: &str, chart: &str, manifests: &mut [Manifest])
     }
 }
 
-fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String, RenderError> {
+pub(super) fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String, RenderError> {
     let command = display_command(tool, args);
     log::verbose(&format!("running {command}"));
     let output = tools::run(program, args, None).map_err(|e| match e.kind() {
@@ -317,6 +189,8 @@ fn display_command(tool: Tool, args: &[String]) -> String {
             _ if previous == "--api-versions" => {
                 format!("<{} API versions of the cluster>", arg.split(',').count())
             }
+            // A chart repository's URL may carry a password.
+            _ if arg.contains("://") => crate::source::redact_url(arg),
             _ => arg.clone(),
         });
         previous = arg;
@@ -344,6 +218,13 @@ mod tests {
         assert_eq!(
             display_command(tools::HELM, &args),
             "helm template web . --set auth.key=<hidden> --values v=1.yaml"
+        );
+        let add = ["repo", "add", "x", "https://bot:s3cret@charts.example.com/stable"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            display_command(tools::HELM, &add),
+            "helm repo add x https://charts.example.com/stable"
         );
     }
 }

@@ -3,6 +3,7 @@
 //! No cluster access here. The result is a flat list of objects, each with its origin, that
 //! `validate` checks and `order` sorts into apply order.
 
+mod chart_dependencies;
 mod external;
 pub mod hooks;
 mod kustomize_origin;
