@@ -219,9 +219,14 @@ mod tests {
             display_command(tools::HELM, &args),
             "helm template web . --set auth.key=<hidden> --values v=1.yaml"
         );
-        let add = ["repo", "add", "x", "https://bot:s3cret@charts.example.com/stable"]
-            .map(String::from)
-            .to_vec();
+        let add = [
+            "repo",
+            "add",
+            "x",
+            "https://bot:s3cret@charts.example.com/stable",
+        ]
+        .map(String::from)
+        .to_vec();
         assert_eq!(
             display_command(tools::HELM, &add),
             "helm repo add x https://charts.example.com/stable"
