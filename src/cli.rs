@@ -173,6 +173,16 @@ pub struct ApplyFlags {
     pub concurrency: u16,
 }
 
+/// `--prune` / `--no-prune` (the last one given wins): Some(choice), or None for the
+/// target's own `prune`.
+pub fn prune_choice(prune: bool, no_prune: bool) -> Option<bool> {
+    if no_prune {
+        Some(false)
+    } else {
+        prune.then_some(true)
+    }
+}
+
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::config::parse_duration(text)
 }

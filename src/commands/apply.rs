@@ -33,11 +33,7 @@ pub(super) fn execute(
     let settings = PlanSettings {
         concurrency: usize::from(flags.concurrency),
         shortcut: true,
-        prune: if flags.no_prune {
-            Some(false)
-        } else {
-            flags.prune.then_some(true)
-        },
+        prune: crate::cli::prune_choice(flags.prune, flags.no_prune),
         create_namespace: flags.create_namespace,
     };
     let runtime = super::runtime()?;

@@ -11,11 +11,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
     let settings = PlanSettings {
         concurrency: usize::from(args.concurrency),
         shortcut: !args.full_dry_run,
-        prune: if args.no_prune {
-            Some(false)
-        } else {
-            args.prune.then_some(true)
-        },
+        prune: crate::cli::prune_choice(args.prune, args.no_prune),
         create_namespace: args.create_namespace,
     };
     let runtime = super::runtime()?;
