@@ -352,61 +352,19 @@ pub async fn dry_run_create_in(
     namespace: &str,
     object: &Value,
 ) -> Result<(), ClusterError> {
-    let own_namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
-    let name = object["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let own_namespace = object["metadata"]["namespace"].as_str();
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
     let mut probe = object.clone();
     probe["metadata"]["namespace"] = Value::String(namespace.to_owned());
     // Messages name the object where it will live, and say where it was tried.
     let what = || {
         format!(
             "{} (tried in namespace {namespace}: its own does not exist yet)",
-            describe(info, own_namespace.as_deref(), &name)
+            describe(info, own_namespace, name)
         )
     };
-
-    // First the schema, which a create on servers before v1.25 does not check (it drops unknown
-    // fields without a word; server-side apply rejects them, and names them). Applied under a
-    // name no object has, this is a pure create.
-    let throwaway = format!(
-        "gitops-dry-run-{:08x}",
-        std::process::id() ^ (crate::clock::epoch_seconds() as u32)
-    );
-    probe["metadata"]["name"] = Value::String(throwaway.clone());
-    let mut params = strict_apply();
-    params.dry_run = true;
-    params.force = true;
-    let built = request(info, Some(namespace)).patch(&throwaway, &params, &Patch::Apply(&probe));
-    if let Err(failure) = send_discarding(cluster, built, "dry-run apply", what).await {
-        // Decided on the server's own message: a Secret's is masked below.
-        let schema =
-            matches!(&failure.0, kube::Error::Api(status) if is_schema_error(&status.message));
-        match classify_for(cluster, info, failure) {
-            // v1.20 answers a schema error with a 500; newer servers with Strict, a 400 or 422.
-            // It is the object's fault, so it counts as invalid (422).
-            ClusterError::Api {
-                operation,
-                reason,
-                message,
-                ..
-            } if schema => {
-                return Err(ClusterError::Api {
-                    operation,
-                    code: 422,
-                    reason,
-                    message,
-                })
-            }
-            // Anything else here (a webhook, a policy on the throwaway name) says nothing
-            // about the object: the create below validates it.
-            other => crate::log::verbose(&format!("{}: schema check skipped: {other}", what())),
-        }
-    }
-
+    check_schema_in(cluster, info, namespace, probe.clone(), what).await?;
     // Then everything that depends on the real name (its format, admission that looks at it).
-    probe["metadata"]["name"] = Value::String(name.clone());
     let params = kube::api::PostParams {
         dry_run: true,
         field_manager: Some(FIELD_MANAGER.to_owned()),
@@ -420,6 +378,53 @@ pub async fn dry_run_create_in(
         Err((kube::Error::Api(status), _)) if status.code == 409 => Ok(()),
         Err(e) => Err(classify_for(cluster, info, e)),
         Ok(()) => Ok(()),
+    }
+}
+
+/// The schema check, which a create on servers before v1.25 skips (it drops unknown fields
+/// without a word; server-side apply rejects them, and names them): a dry-run apply under a
+/// name no object has, so a pure create. Only a schema error is the object's fault.
+async fn check_schema_in(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    namespace: &str,
+    mut probe: Value,
+    what: impl Fn() -> String + Copy,
+) -> Result<(), ClusterError> {
+    let throwaway = format!(
+        "gitops-dry-run-{:08x}",
+        std::process::id() ^ (crate::clock::epoch_seconds() as u32)
+    );
+    probe["metadata"]["name"] = Value::String(throwaway.clone());
+    let mut params = strict_apply();
+    params.dry_run = true;
+    params.force = true;
+    let built = request(info, Some(namespace)).patch(&throwaway, &params, &Patch::Apply(&probe));
+    let Err(failure) = send_discarding(cluster, built, "dry-run apply", what).await else {
+        return Ok(());
+    };
+    // Decided on the server's own message: a Secret's is masked below.
+    let schema = matches!(&failure.0, kube::Error::Api(status) if is_schema_error(&status.message));
+    match classify_for(cluster, info, failure) {
+        // v1.20 answers a schema error with a 500; newer servers with Strict, a 400 or 422.
+        // It is the object's fault, so it counts as invalid (422).
+        ClusterError::Api {
+            operation,
+            reason,
+            message,
+            ..
+        } if schema => Err(ClusterError::Api {
+            operation,
+            code: 422,
+            reason,
+            message,
+        }),
+        // Anything else (a webhook, a policy on the throwaway name) says nothing about the
+        // object: the create validates it.
+        other => {
+            crate::log::verbose(&format!("{}: schema check skipped: {other}", what()));
+            Ok(())
+        }
     }
 }
 
