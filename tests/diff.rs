@@ -773,7 +773,7 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredenti
     run.expect_code(1);
     assert!(
         run.stderr
-            .contains("credential plugin failed (exit status: 3)"),
+            .contains("expiring-plugin` failed (exit status: 3)"),
         "{}",
         run.stderr
     );

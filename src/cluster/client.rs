@@ -66,9 +66,12 @@ pub async fn connect(
     let client = Client::try_from(config).map_err(|e| {
         ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
     })?;
+    let server = server.trim_end_matches('/').to_owned();
+    // For a plugin that fails later, refreshing the token: errors then name it too.
+    super::exec_auth::remember(&server, super::exec_auth::Plugin::of(kubeconfig, context));
     Ok(Cluster {
         client,
-        server: server.trim_end_matches('/').to_owned(),
+        server,
         default_namespace,
         retries: Arc::new(Retries::new(policy)),
     })

@@ -46,6 +46,35 @@ impl Plugin {
     }
 }
 
+/// The plugin of each server this run connected to (a run may plan targets on several
+/// clusters), for errors of later requests, which know the server only.
+static PLUGINS: std::sync::Mutex<Vec<(String, Plugin)>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps `plugin` as the one that authenticates requests to `server`.
+pub fn remember(server: &str, plugin: Plugin) {
+    if plugin.command.is_none() {
+        return;
+    }
+    if let Ok(mut plugins) = PLUGINS.lock() {
+        plugins.retain(|(known, _)| known != server);
+        plugins.push((server.to_owned(), plugin));
+    }
+}
+
+/// The plugin that authenticates requests to `server`, if one does.
+pub fn of_server(server: &str) -> Plugin {
+    PLUGINS
+        .lock()
+        .ok()
+        .and_then(|plugins| {
+            plugins
+                .iter()
+                .find(|(known, _)| known == server)
+                .map(|(_, plugin)| plugin.clone())
+        })
+        .unwrap_or_default()
+}
+
 /// What went wrong, if `error` (or one of its causes) is a credential plugin's failure.
 pub fn explain(error: &(dyn std::error::Error + 'static), plugin: &Plugin) -> Option<String> {
     let mut current = Some(error);
