@@ -490,16 +490,22 @@ fn create_namespace_plans_the_namespace_as_apply_would() {
     assert_ne!(exists.code, 0, "a diff created the namespace");
 }
 
-#[test]
-fn a_broken_kubeconfig_never_shows_its_token() {
+/// The test cluster's kubeconfig, and the admin's bearer token in it.
+fn admin_kubeconfig() -> (String, String) {
     let env = common::cluster::testenv();
-    let original = std::fs::read_to_string(&env.kubeconfig).unwrap();
-    let token = original
+    let kubeconfig = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let token = kubeconfig
         .lines()
         .find_map(|l| l.trim().strip_prefix("token:"))
         .expect("token auth")
         .trim()
         .to_owned();
+    (kubeconfig, token)
+}
+
+#[test]
+fn a_broken_kubeconfig_never_shows_its_token() {
+    let (original, token) = admin_kubeconfig();
     let repo = temp_tree(&[(
         "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
@@ -677,14 +683,7 @@ fn a_field_the_schema_does_not_know_is_an_error() {
 /// real plugin) never appears.
 #[test]
 fn credential_plugins_are_used_and_their_failures_never_show_their_output() {
-    let env = common::cluster::testenv();
-    let original = std::fs::read_to_string(&env.kubeconfig).unwrap();
-    let token = original
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("token:"))
-        .expect("token auth")
-        .trim()
-        .to_owned();
+    let (original, token) = admin_kubeconfig();
     let ns = TestNamespace::new("diff-exec");
     let repo = temp_tree(&[(
         "cm.yaml",
