@@ -68,7 +68,7 @@ pub async fn connect(
     })?;
     let server = server.trim_end_matches('/').to_owned();
     // For a plugin that fails later, refreshing the token: errors then name it too.
-    super::exec_auth::remember(&server, super::exec_auth::Plugin::of(kubeconfig, context));
+    super::exec_auth::remember(&server, kubeconfig, context);
     Ok(Cluster {
         client,
         server,

@@ -46,33 +46,36 @@ impl Plugin {
     }
 }
 
-/// The plugin of each server this run connected to (a run may plan targets on several
-/// clusters), for errors of later requests, which know the server only.
-static PLUGINS: std::sync::Mutex<Vec<(String, Plugin)>> = std::sync::Mutex::new(Vec::new());
+/// Where each server this run connected to got its credentials (a run may plan targets on
+/// several clusters): the kubeconfig and context, read again only to explain a failure of a
+/// later request, which knows the server only.
+type Origin = (String, Option<std::path::PathBuf>, Option<String>);
+static CONNECTED: std::sync::Mutex<Vec<Origin>> = std::sync::Mutex::new(Vec::new());
 
-/// Keeps `plugin` as the one that authenticates requests to `server`.
-pub fn remember(server: &str, plugin: Plugin) {
-    if plugin.command.is_none() {
-        return;
-    }
-    if let Ok(mut plugins) = PLUGINS.lock() {
-        plugins.retain(|(known, _)| known != server);
-        plugins.push((server.to_owned(), plugin));
+/// Keeps where the credentials for `server` come from.
+pub fn remember(server: &str, kubeconfig: Option<&Path>, context: Option<&str>) {
+    if let Ok(mut connected) = CONNECTED.lock() {
+        connected.retain(|(known, ..)| known != server);
+        connected.push((
+            server.to_owned(),
+            kubeconfig.map(Path::to_path_buf),
+            context.map(str::to_owned),
+        ));
     }
 }
 
 /// The plugin that authenticates requests to `server`, if one does.
 pub fn of_server(server: &str) -> Plugin {
-    PLUGINS
-        .lock()
-        .ok()
-        .and_then(|plugins| {
-            plugins
-                .iter()
-                .find(|(known, _)| known == server)
-                .map(|(_, plugin)| plugin.clone())
-        })
-        .unwrap_or_default()
+    let origin = CONNECTED.lock().ok().and_then(|connected| {
+        connected
+            .iter()
+            .find(|(known, ..)| known == server)
+            .cloned()
+    });
+    match origin {
+        Some((_, kubeconfig, context)) => Plugin::of(kubeconfig.as_deref(), context.as_deref()),
+        None => Plugin::default(),
+    }
 }
 
 /// What went wrong, if `error` (or one of its causes) is a credential plugin's failure.
