@@ -33,7 +33,7 @@ pub async fn connect(
     };
     // A credential plugin's failure is described from the kubeconfig, never quoted.
     let plugin_failure = |e: &(dyn std::error::Error + 'static)| {
-        super::exec_auth::explain(e, &super::exec_auth::Plugin::of(kubeconfig, context))
+        super::exec_auth::explain(e, || super::exec_auth::Plugin::of(kubeconfig, context))
     };
     let config = match kubeconfig {
         Some(path) => {

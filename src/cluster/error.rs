@@ -63,7 +63,7 @@ impl ClusterError {
         // kube reports as a failed request): its output may hold a credential, so it is
         // described, never quoted.
         if let Some(message) =
-            super::exec_auth::explain(&error, &super::exec_auth::of_server(server))
+            super::exec_auth::explain(&error, || super::exec_auth::of_server(server))
         {
             return ClusterError::Config(format!("{message} (while trying to {operation})"));
         }

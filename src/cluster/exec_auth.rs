@@ -79,15 +79,21 @@ pub fn of_server(server: &str) -> Plugin {
 }
 
 /// What went wrong, if `error` (or one of its causes) is a credential plugin's failure.
-pub fn explain(error: &(dyn std::error::Error + 'static), plugin: &Plugin) -> Option<String> {
+/// `plugin` is asked only then: finding it may read the kubeconfig again.
+pub fn explain(
+    error: &(dyn std::error::Error + 'static),
+    plugin: impl FnOnce() -> Plugin,
+) -> Option<String> {
     let mut current = Some(error);
     while let Some(e) = current {
-        if let Some(auth) = e.downcast_ref::<AuthError>() {
-            return describe(auth, plugin);
-        }
-
-        if let Some(kube::Error::Auth(auth)) = e.downcast_ref::<kube::Error>() {
-            return describe(auth, plugin);
+        let auth = e
+            .downcast_ref::<AuthError>()
+            .or(match e.downcast_ref::<kube::Error>() {
+                Some(kube::Error::Auth(auth)) => Some(auth),
+                _ => None,
+            });
+        if let Some(auth) = auth {
+            return describe(auth, &plugin());
         }
         current = e.source();
     }
@@ -151,7 +157,7 @@ mod tests {
             kube_says.to_string().contains(token),
             "kube's own message quotes it"
         );
-        let ours = explain(&kube_says, &plugin).unwrap();
+        let ours = explain(&kube_says, || plugin.clone()).unwrap();
         assert!(
             ours.contains("`gke-gcloud-auth-plugin` failed (exit status: 1)"),
             "{ours}"
@@ -167,16 +173,16 @@ mod tests {
         };
         let missing = AuthError::AuthExecStart(std::io::ErrorKind::NotFound.into());
         assert_eq!(
-            explain(&missing, &plugin).as_deref(),
+            explain(&missing, || plugin.clone()).as_deref(),
             Some("the kubeconfig's credential plugin `aws` is not installed or not on PATH: Install the AWS CLI")
         );
         let refreshed = kube::Error::Service(Box::new(AuthError::ExecPluginFailed));
         assert!(
-            explain(&refreshed, &Plugin::default()).is_some(),
+            explain(&refreshed, Plugin::default).is_some(),
             "as a failed request"
         );
         let wrapped = kube::Error::Auth(AuthError::ExecPluginFailed);
-        assert!(explain(&wrapped, &Plugin::default())
+        assert!(explain(&wrapped, Plugin::default)
             .unwrap()
             .starts_with("the kubeconfig's credential plugin gave no credential"));
     }

@@ -153,7 +153,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 pub fn is_transient(error: &kube::Error) -> bool {
     // A credential plugin that failed to refresh the token fails the same way next time (and
     // would run again on every attempt).
-    if super::exec_auth::explain(error, &super::exec_auth::Plugin::default()).is_some() {
+    if super::exec_auth::explain(error, super::exec_auth::Plugin::default).is_some() {
         return false;
     }
     match error {
@@ -217,7 +217,7 @@ fn is_permanent_transport(error: &(dyn std::error::Error + 'static)) -> bool {
 /// innermost message. Never a server message (it may quote a Secret's values) or a header.
 pub fn short_reason(error: &kube::Error) -> String {
     // Never a credential plugin's own message: kube's quotes the plugin's output.
-    if let Some(plugin) = super::exec_auth::explain(error, &super::exec_auth::Plugin::default()) {
+    if let Some(plugin) = super::exec_auth::explain(error, super::exec_auth::Plugin::default) {
         return plugin;
     }
     match error {
