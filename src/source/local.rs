@@ -40,19 +40,14 @@ pub fn head_revision(path: &Path) -> Option<Revision> {
 /// rendered, so the commit alone does not describe what is applied. Untracked files elsewhere
 /// in the repository (build output, notes) do not count.
 fn untracked_under(repo: &gix::Repository, path: &Path) -> bool {
-    let (Some(workdir), Ok(path)) = (repo.workdir(), path.canonicalize()) else {
-        return false;
-    };
-    let Ok(relative) = workdir
-        .canonicalize()
-        .map(|root| path.strip_prefix(&root).map(Path::to_path_buf))
+    let (Some(Ok(root)), Ok(path)) = (repo.workdir().map(Path::canonicalize), path.canonicalize())
     else {
         return false;
     };
-    let Ok(relative) = relative else {
+    let Ok(relative) = path.strip_prefix(&root) else {
         return false;
     };
-    let spec = relative.to_string_lossy().replace('\\', "/");
+    let spec = relative.to_string_lossy();
     // `top`: relative to the repository root whatever the current directory.
     let pattern = if spec.is_empty() {
         ":(top)".to_owned()
