@@ -198,20 +198,28 @@ fn strict_apply() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).validation(kube::api::ValidationDirective::Strict)
 }
 
-/// Whether the API server answers a trivial request (`GET /version`): after it dropped the
-/// connection of one request, this tells a server that failed on that request from one that is
-/// down.
-pub async fn server_answers(cluster: &Cluster) -> bool {
-    let Ok(request) = http::Request::get("/version").body(Vec::new()) else {
-        return false;
-    };
-    let answers = send_bytes(cluster, request, || "get the server version".to_owned())
+/// `GET /version`, retried like every read; an answer also tells that the server is up,
+/// whatever a request before found.
+async fn version_answer(cluster: &Cluster) -> Option<Vec<u8>> {
+    let request = http::Request::get("/version").body(Vec::new()).ok()?;
+    let body = send_bytes(cluster, request, || "get the server version".to_owned())
         .await
-        .is_ok();
-    if answers {
-        cluster.retries.server_is_up();
-    }
-    answers
+        .ok()?;
+    cluster.retries.server_is_up();
+    Some(body)
+}
+
+/// The server's version (`v1.20.2`), None when it does not say.
+pub async fn server_version(cluster: &Cluster) -> Option<String> {
+    let body = version_answer(cluster).await?;
+    let info: k8s_openapi::apimachinery::pkg::version::Info = serde_json::from_slice(&body).ok()?;
+    Some(info.git_version)
+}
+
+/// Whether the API server answers a trivial request: after it dropped the connection of one
+/// request, this tells a server that failed on that request from one that is down.
+pub async fn server_answers(cluster: &Cluster) -> bool {
+    version_answer(cluster).await.is_some()
 }
 
 /// Every object of a resource in a namespace (or cluster-wide), page by page.

@@ -474,12 +474,10 @@ async fn explain_unknown_fields(cluster: &Cluster, failures: &mut [String]) {
     if !failures.iter().any(unknown) {
         return;
     }
-    let version = cluster
-        .client
-        .apiserver_version()
+    let version = objects::server_version(cluster)
         .await
-        .map(|v| format!("this cluster's Kubernetes {}", v.git_version))
-        .unwrap_or_else(|_| "this cluster's Kubernetes version".to_owned());
+        .map(|v| format!("this cluster's Kubernetes {v}"))
+        .unwrap_or_else(|| "this cluster's Kubernetes version".to_owned());
     for failure in failures.iter_mut().filter(|f| unknown(f)) {
         failure.push_str(&format!(
             "\n    (these fields are not in the schema of {version}: a misspelt field, or one added in a later Kubernetes version or a newer CRD)"
