@@ -267,7 +267,7 @@ pub fn inventory_name(relative: &str) -> String {
 }
 
 /// A stable 64-bit FNV-1a digest (std's hasher may change between Rust releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -170,7 +170,7 @@ fn add_repositories(
     }
     for url in urls {
         // A stable name per URL: `--force-update` then makes adding it twice harmless.
-        let name = format!("gitops-{:016x}", fnv1a(url.as_bytes()));
+        let name = format!("gitops-{:016x}", crate::target::fnv1a(url.as_bytes()));
         let args = [
             "repo",
             "add",
@@ -184,11 +184,4 @@ fn add_repositories(
         run(tools::HELM, program, &args)?;
     }
     Ok(config)
-}
-
-/// FNV-1a: a name that stays the same for the same URL, across runs and Rust releases.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
