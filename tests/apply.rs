@@ -385,23 +385,52 @@ fn conflicts_name_the_other_manager_and_can_be_forced() {
         ],
         Some(&theirs),
     );
-    let changed = app(&ns.name).replace("LOG_LEVEL: info", "LOG_LEVEL: warn");
-    let run = apply_as("shop", &ns.name, &changed, &[]);
-    run.expect_code(1);
+    // Two changes in the same group: the one without a conflict must not be written either.
+    let changed = app(&ns.name)
+        .replace("LOG_LEVEL: info", "LOG_LEVEL: warn")
+        .replace("a: b", "a: c");
+    let extra_value = || get_json(&["-n", &ns.name, "configmap", "extra"])["data"]["a"].clone();
+
+    let repo = repo_with(&changed);
+    let diff = Gitops::new(["diff", ".", "--name", "shop", "-n", &ns.name])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    diff.expect_code(2);
     assert!(
-        run.stderr.contains("other-tool") && run.stderr.contains("--force-conflicts"),
+        diff.stdout.contains("conflict") && diff.stdout.contains("other-tool"),
         "{}",
-        run.stderr
+        diff.stdout
     );
-    assert_eq!(
-        get_json(&["-n", &ns.name, "configmap", "settings"])["data"]["LOG_LEVEL"],
-        "trace"
-    );
+    assert!(diff.stderr.contains("--force-conflicts"), "{}", diff.stderr);
+
+    for extra in [&["--dry-run"][..], &[]] {
+        let run = apply_as("shop", &ns.name, &changed, extra);
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("other-tool")
+                && run.stderr.contains(".data.LOG_LEVEL")
+                && run.stderr.contains("nothing was written")
+                && run.stderr.contains("--force-conflicts"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            get_json(&["-n", &ns.name, "configmap", "settings"])["data"]["LOG_LEVEL"],
+            "trace"
+        );
+        assert_eq!(
+            extra_value(),
+            "b",
+            "written before the conflict stopped the run"
+        );
+    }
     apply_as("shop", &ns.name, &changed, &["--force-conflicts"]).expect_code(0);
     assert_eq!(
         get_json(&["-n", &ns.name, "configmap", "settings"])["data"]["LOG_LEVEL"],
         "warn"
     );
+    assert_eq!(extra_value(), "c");
 }
 
 #[test]

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::cluster::{objects, Cluster, ClusterError};
 use crate::inventory::{self, HistoryEntry, Inventory, Member};
 use crate::kinds::{self, KindRank};
+use crate::plan::conflict::Conflict;
 use crate::plan::{Action, Change, Plan};
 use crate::render::order::wave_of;
 use crate::report::progress::Progress;
@@ -62,12 +63,17 @@ pub enum ApplyError {
         applied: Vec<String>,
         not_applied: Vec<String>,
     },
+    #[error("target {target}: nothing was written: {} object(s) have fields that another field manager applied:\n{}\nrun with --force-conflicts to take them, or stop the other manager", conflicts.len(), crate::report::bullets(conflicts))]
+    Conflicts {
+        target: String,
+        conflicts: Vec<String>,
+    },
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     #[error("target {target}: the run stopped: {cause}\napplied: {}\nnot applied: {}\nrun apply again once the cluster answers: it continues from here", summary(applied), summary(not_applied))]
     Interrupted {
         target: String,
-        cause: ClusterError,
+        cause: Box<ClusterError>,
         applied: Vec<String>,
         not_applied: Vec<String>,
     },
@@ -106,17 +112,7 @@ pub async fn execute(
     let started = Instant::now();
     let deadline = started + options.timeout;
     let previous = plan.inventory.clone().unwrap_or_default();
-    let rendered = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Delete)
-        .count();
-    if rendered == 0 && !previous.members.is_empty() && !options.allow_empty {
-        return Err(ApplyError::EmptyRender {
-            target: plan.target.clone(),
-            members: previous.members.len(),
-        });
-    }
+    refuse_before_writing(plan, options)?;
     let mut applied = Vec::new();
     let result = run(cluster, plan, options, deadline, &mut applied).await;
     let result_name = match &result {
@@ -156,6 +152,44 @@ pub async fn execute(
     }
 }
 
+/// What stops a planned apply before its first write: an empty render over a non-empty
+/// inventory (without --allow-empty), or fields that another declarative manager owns (without
+/// --force-conflicts). Checked by `execute`, and before `--dry-run` ends or a first apply
+/// writes its Namespace.
+pub fn refuse_before_writing(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError> {
+    let members = plan.inventory.as_ref().map_or(0, |i| i.members.len());
+    let rendered = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Delete)
+        .count();
+    if rendered == 0 && members > 0 && !options.allow_empty {
+        return Err(ApplyError::EmptyRender {
+            target: plan.target.clone(),
+            members,
+        });
+    }
+    if options.force_conflicts {
+        return Ok(());
+    }
+    let conflicts: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged)
+        .filter_map(|c| {
+            let conflict = c.conflict.as_ref().filter(|c| !c.imperative_only)?;
+            Some(format!("{}: {}", c.describe(), conflict.message))
+        })
+        .collect();
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    Err(ApplyError::Conflicts {
+        target: plan.target.clone(),
+        conflicts,
+    })
+}
+
 /// What a run that lost the cluster had done, and had not.
 fn interrupted(plan: &Plan, cause: ClusterError, applied: &[Member]) -> ApplyError {
     let applied_ids = inventory::identities(applied);
@@ -167,7 +201,7 @@ fn interrupted(plan: &Plan, cause: ClusterError, applied: &[Member]) -> ApplyErr
         .partition(|c| written(c));
     ApplyError::Interrupted {
         target: plan.target.clone(),
-        cause,
+        cause: Box::new(cause),
         applied: done.iter().map(|c| c.describe()).collect(),
         not_applied: pending.iter().map(|c| c.describe()).collect(),
     }
@@ -300,9 +334,9 @@ async fn write_group(
     })
 }
 
-/// Server-side apply of one object. A conflict only with imperative edits (managers whose
-/// operation is Update: `kubectl edit`, `scale`, `patch`) is drift, and is healed by taking the
-/// fields; a conflict with another declarative owner (an Apply manager) needs --force-conflicts.
+/// Server-side apply of one object. A conflict only with imperative edits (see
+/// [`Conflict`]) is drift, and is healed by taking the fields; the plan's dry-run found those
+/// already, and this write forces for them. One that appeared since the dry-run is read again.
 async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<(), ClusterError> {
     let desired = change.desired.clone().unwrap_or_default();
     let ns = change.namespace.as_deref();
@@ -317,52 +351,32 @@ async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<()
             force,
         )
     };
-    match apply(force).await {
-        Ok(_) => Ok(()),
+    let planned = change.conflict.as_ref().filter(|c| c.imperative_only);
+    if let (Some(conflict), false) = (planned, force) {
+        log::info(&format!(
+            "{}: healing hand-made drift ({})",
+            change.describe(),
+            conflict.managers.join(", ")
+        ));
+    }
+    let result = apply(force || planned.is_some()).await;
+    let message = match &result {
         Err(ClusterError::Api {
             code: 409, message, ..
-        }) if !force && {
-            let live = objects::get(cluster, &change.resource, ns, &change.name).await?;
-            only_imperative_managers(&message, live.as_ref())
-        } =>
-        {
-            log::info(&format!(
-                "{}: healing hand-made drift ({})",
-                change.describe(),
-                conflict_managers(&message).join(", ")
-            ));
-            apply(true).await.map(|_| ())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// The managers a conflict message names: `conflict with "kubectl-edit" using apps/v1: …`.
-fn conflict_managers(message: &str) -> Vec<String> {
-    message
-        .split("with \"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn only_imperative_managers(message: &str, live: Option<&serde_json::Value>) -> bool {
-    let managers = conflict_managers(message);
-    let entries = live
-        .and_then(|l| l.pointer("/metadata/managedFields"))
-        .and_then(serde_json::Value::as_array);
-    let (false, Some(entries)) = (managers.is_empty(), entries) else {
-        return false;
+        }) if !force => message.clone(),
+        _ => return result.map(|_| ()),
     };
-    managers.iter().all(|manager| {
-        entries
-            .iter()
-            .filter(|e| {
-                e.get("manager").and_then(serde_json::Value::as_str) == Some(manager.as_str())
-            })
-            .all(|e| e.get("operation").and_then(serde_json::Value::as_str) == Some("Update"))
-    })
+    let live = objects::get(cluster, &change.resource, ns, &change.name).await?;
+    let conflict = Conflict::from_message(&message, live.as_ref());
+    if !conflict.imperative_only {
+        return result.map(|_| ());
+    }
+    log::info(&format!(
+        "{}: healing hand-made drift ({})",
+        change.describe(),
+        conflict.managers.join(", ")
+    ));
+    apply(true).await.map(|_| ())
 }
 
 fn member_label(member: &Member) -> String {

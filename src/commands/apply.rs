@@ -71,6 +71,12 @@ pub(super) fn execute(
                     started.elapsed().as_millis()
                 ));
                 print_plans(global, std::slice::from_ref(&plan))?;
+                let mut options = options(global, flags, &target, revision_info, operation);
+                if let Some(recorded) = recorded_source {
+                    options.source = recorded;
+                }
+                // A dry run ends as the apply would: refused, or after the last check.
+                apply::refuse_before_writing(&plan, &options)?;
                 if flags.dry_run {
                     log::info(&format!("target {}: dry run, nothing written", target.name));
                     return anyhow::Ok(Outcome::Healthy);
@@ -78,10 +84,6 @@ pub(super) fn execute(
                 if held.borrow().is_none() {
                     let guard = first_apply_lease(global, &cluster, &target, &plan).await?;
                     *held.borrow_mut() = guard;
-                }
-                let mut options = options(global, flags, &target, revision_info, operation);
-                if let Some(recorded) = recorded_source {
-                    options.source = recorded;
                 }
                 Ok(apply::execute(&cluster, &plan, &options).await?)
             };

@@ -37,6 +37,20 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
         anyhow::Ok(plans)
     })?;
     print_plans(global, &plans)?;
+    for plan in &plans {
+        let conflicts = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != crate::plan::Action::Unchanged)
+            .filter(|c| c.conflict.as_ref().is_some_and(|c| !c.imperative_only))
+            .count();
+        if conflicts > 0 {
+            crate::log::warn(&format!(
+                "target {}: {conflicts} object(s) have fields that another field manager applied; apply stops before writing anything unless --force-conflicts",
+                plan.target
+            ));
+        }
+    }
     let changes = plans.iter().any(|p| p.summary().has_changes());
     Ok(if changes && !args.exit_zero {
         Exit::Changes

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::conflict::Conflict;
 use super::defaults::fill_native_defaults;
 use super::normalize::{matching_rules, normalize};
 use super::prune::plan_deletes;
@@ -587,22 +588,37 @@ async fn plan_one(
             Err(e) => log::verbose(&format!("{}: could not be validated in {PROBE_NAMESPACE}: {e}", item.label())),
         }
     }
+    let mut conflict = None;
     let predicted = if noop {
         None
     } else if skip_reason.is_some() {
         Some(item.desired.clone())
     } else {
-        // A dry-run always returns the object the server would store.
-        objects::apply(
-            cluster,
-            &item.info,
-            ns,
-            &item.name,
-            &item.desired,
-            true,
-            true,
-        )
-        .await?
+        // Without force, as the write goes: a conflict is found here, before any write. The
+        // plan then shows what forcing would store, and says who owned the fields.
+        let dry_run = |force| {
+            objects::apply(
+                cluster,
+                &item.info,
+                ns,
+                &item.name,
+                &item.desired,
+                true,
+                force,
+            )
+        };
+        match dry_run(false).await {
+            Ok(predicted) => predicted,
+            Err(ClusterError::Api {
+                code: 409, message, ..
+            }) => {
+                let found = Conflict::from_message(&message, live.as_ref());
+                note = Some(found.note());
+                conflict = Some(found);
+                dry_run(true).await?
+            }
+            Err(e) => return Err(e),
+        }
     };
     let rules = matching_rules(ignore, &item.desired);
     let owners = live
@@ -639,5 +655,6 @@ async fn plan_one(
         member: item.member,
         diff,
         note,
+        conflict,
     })
 }

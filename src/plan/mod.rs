@@ -4,6 +4,7 @@
 //! plain functions over values. The resulting `Plan` is what diff prints and apply executes.
 
 mod build;
+pub mod conflict;
 pub mod defaults;
 pub mod normalize;
 pub mod prune;
@@ -63,8 +64,11 @@ pub struct Change {
     pub member: bool,
     /// Unified diff of the normalised live and predicted objects; Secret values masked.
     pub diff: String,
-    /// Why the server was not asked for a dry-run (namespace or CRD created by this plan).
+    /// Why the server was not asked for a dry-run (namespace or CRD created by this plan), or
+    /// what the dry-run found that the plan must say (a conflict).
     pub note: Option<String>,
+    /// Fields other managers own, found by the dry-run; the prediction takes them.
+    pub conflict: Option<conflict::Conflict>,
 }
 
 impl Change {

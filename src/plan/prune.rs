@@ -82,6 +82,7 @@ pub async fn plan_deletes(
             member: false,
             diff: unified(Some(&old), None),
             note: None,
+            conflict: None,
         });
     }
     Ok((deletes, kept))
