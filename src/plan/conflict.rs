@@ -33,17 +33,34 @@ impl Conflict {
     /// One line for the plan, under the object's header.
     pub fn note(&self) -> String {
         if self.imperative_only {
-            format!(
-                "takes back fields edited by hand ({}): {}",
-                self.managers.join(", "),
-                self.message
-            )
+            format!("takes back fields edited by hand: {}", self.fields())
         } else {
             format!(
                 "conflict: {}; apply stops before writing anything unless --force-conflicts",
-                self.message
+                self.fields()
             )
         }
+    }
+
+    /// The message on one line, without the "Apply failed with N conflicts:" lead:
+    /// `conflicts with "helm" using apps/v1: .spec.replicas, .spec.template…image`.
+    pub fn fields(&self) -> String {
+        let text = self.message.trim();
+        let text = match (text.starts_with("Apply failed with"), text.find(": ")) {
+            (true, Some(at)) => &text[at + 2..],
+            _ => text,
+        };
+        text.lines()
+            .map(|line| line.trim().trim_start_matches("- "))
+            .filter(|line| !line.is_empty())
+            .enumerate()
+            .fold(String::new(), |mut out, (index, line)| {
+                if index > 0 {
+                    out.push_str(if out.ends_with(':') { " " } else { ", " });
+                }
+                out.push_str(line);
+                out
+            })
     }
 }
 
@@ -103,6 +120,22 @@ mod tests {
         let conflict = Conflict::from_message(message, Some(&owned));
         assert!(!conflict.imperative_only);
         assert!(conflict.note().contains("--force-conflicts"));
+    }
+
+    #[test]
+    fn the_note_is_one_line_naming_manager_and_fields() {
+        let message = "Apply failed with 2 conflicts: conflicts with \"kubectl-client-side-apply\" using apps/v1:\n- .spec.replicas\n- .spec.template.spec.containers[name=\"web\"].image";
+        let conflict = Conflict::from_message(message, None);
+        assert_eq!(
+            conflict.fields(),
+            "conflicts with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas, .spec.template.spec.containers[name=\"web\"].image"
+        );
+        let single =
+            r#"Apply failed with 1 conflict: conflict with "other-tool" using v1: .data.LOG_LEVEL"#;
+        assert_eq!(
+            Conflict::from_message(single, None).fields(),
+            r#"conflict with "other-tool" using v1: .data.LOG_LEVEL"#
+        );
     }
 
     #[test]
