@@ -498,6 +498,27 @@ fn status_and_history_read_the_inventory() {
     assert!(health.contains(&("settings", "Healthy")), "{health:?}");
     assert!(health.contains(&("api", "Progressing")), "{health:?}");
 
+    // A job summary: Markdown tables, one row per member and per apply.
+    let markdown = |command: &str| {
+        let run = Gitops::new([command, "--name", "shop", "-n", &ns.name, "-o", "markdown"])
+            .on_cluster()
+            .run();
+        run.expect_code(0);
+        run.stdout
+    };
+    let status = markdown("status");
+    assert!(
+        status.contains("| KIND | NAMESPACE | NAME | HEALTH |")
+            && status.contains(&format!("| ConfigMap | {} | settings | Healthy |", ns.name)),
+        "{status}"
+    );
+    let history = markdown("history");
+    assert_eq!(
+        history.matches("| succeeded |").count(),
+        3,
+        "one row per apply:\n{history}"
+    );
+
     let never = Gitops::new(["status", "--name", "never-applied", "-n", &ns.name])
         .on_cluster()
         .run();

@@ -62,6 +62,7 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
     let found = runtime()?.block_on(read_inventories(global))?;
     let mut documents = Vec::new();
     let mut text = String::new();
+    let mut markdown = String::new();
     for (applied, _) in &found {
         let entries = applied
             .inventory
@@ -73,8 +74,11 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
             "Target {} (inventory {}/{})\n",
             applied.target, applied.at.namespace, applied.at.name
         ));
+        markdown.push_str(&markdown_heading(applied));
+        markdown.push('\n');
         if entries.is_empty() {
             text.push_str("  never applied\n");
+            markdown.push_str("Never applied.\n\n");
             continue;
         }
         let rows: Vec<[String; 8]> = entries
@@ -102,15 +106,14 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
                 ]
             })
             .collect();
-        text.push_str(&table::render(
-            [
-                "TIME", "REVISION", "AUTHOR", "SUBJECT", "RESULT", "CHANGES", "DURATION", "USER",
-            ],
-            &rows,
-            2,
-        ));
+        let header = [
+            "TIME", "REVISION", "AUTHOR", "SUBJECT", "RESULT", "CHANGES", "DURATION", "USER",
+        ];
+        text.push_str(&table::render(header, &rows, 2));
+        markdown.push_str(&table::markdown(header, &rows));
+        markdown.push('\n');
     }
-    print(global, &documents, &text)?;
+    print(global, &documents, &text, &markdown)?;
     Ok(Exit::Success)
 }
 
@@ -119,21 +122,24 @@ pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
     let found = runtime.block_on(read_inventories(global))?;
     let mut documents = Vec::new();
     let mut text = String::new();
+    let mut markdown = String::new();
     for (applied, cluster) in &found {
         text.push_str(&format!(
             "Target {} (inventory {}/{})\n",
             applied.target, applied.at.namespace, applied.at.name
         ));
+        markdown.push_str(&markdown_heading(applied));
         let Some(inventory) = &applied.inventory else {
             text.push_str("  never applied\n");
+            markdown.push_str("Never applied.\n\n");
             documents.push(json!({"target": applied.target, "applied": false}));
             continue;
         };
         let health = runtime.block_on(member_health(cluster, &inventory.members))?;
         let last = inventory.history.last();
         if let Some(last) = last {
-            text.push_str(&format!(
-                "Revision {}, {} {} ({}, by {})\n",
+            let line = format!(
+                "Revision {}, {} {} ({}, by {})",
                 short(&inventory.revision),
                 if last.operation == "rollback" {
                     "rolled back"
@@ -143,12 +149,16 @@ pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
                 last.time,
                 last.result,
                 last.user.as_deref().unwrap_or("unknown")
-            ));
+            );
+            text.push_str(&format!("{line}\n"));
+            markdown.push_str(&format!("{line}  \n"));
         }
         let head = head_relation(&inventory.revision);
         if let Some((_, line)) = &head {
             text.push_str(&format!("{line}\n"));
+            markdown.push_str(&format!("{line}\n"));
         }
+        markdown.push('\n');
         let rows: Vec<[String; 4]> = inventory
             .members
             .iter()
@@ -162,11 +172,10 @@ pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
                 ]
             })
             .collect();
-        text.push_str(&table::render(
-            ["KIND", "NAMESPACE", "NAME", "HEALTH"],
-            &rows,
-            2,
-        ));
+        let header = ["KIND", "NAMESPACE", "NAME", "HEALTH"];
+        text.push_str(&table::render(header, &rows, 2));
+        markdown.push_str(&table::markdown(header, &rows));
+        markdown.push('\n');
         let members: Vec<Value> = inventory
             .members
             .iter()
@@ -186,7 +195,7 @@ pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
             "members": members,
         }));
     }
-    print(global, &documents, &text)?;
+    print(global, &documents, &text, &markdown)?;
     Ok(Exit::Success)
 }
 
@@ -255,6 +264,13 @@ fn head_relation(deployed: &str) -> Option<(Value, String)> {
                 short(&head)
             ),
         ),
+        Relation::Unknown if deployed == "unknown" => (
+            "unknown",
+            format!(
+                "HEAD {}: the deployed objects were applied from outside Git, so there is no revision to compare",
+                short(&head)
+            ),
+        ),
         Relation::Unknown => (
             "unknown",
             format!(
@@ -301,7 +317,20 @@ fn short(revision: &str) -> String {
     }
 }
 
-fn print(global: &GlobalArgs, documents: &[Value], text: &str) -> std::io::Result<()> {
+/// `### shop` and where its inventory is, for `-o markdown`.
+fn markdown_heading(applied: &Applied) -> String {
+    format!(
+        "### {}\n\nInventory `{}/{}`  \n",
+        applied.target, applied.at.namespace, applied.at.name
+    )
+}
+
+fn print(
+    global: &GlobalArgs,
+    documents: &[Value],
+    text: &str,
+    markdown: &str,
+) -> std::io::Result<()> {
     match global.output {
         OutputFormat::Json => {
             let value = match documents {
@@ -310,7 +339,8 @@ fn print(global: &GlobalArgs, documents: &[Value], text: &str) -> std::io::Resul
             };
             crate::report::write_stdout(&format!("{value:#}\n"))
         }
-        _ => crate::report::write_stdout(text),
+        OutputFormat::Markdown => crate::report::write_stdout(markdown),
+        OutputFormat::Text => crate::report::write_stdout(text),
     }
 }
 
