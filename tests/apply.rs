@@ -198,6 +198,45 @@ fn drift_is_healed() {
 }
 
 #[test]
+fn ignored_fields_are_not_fought_when_the_object_changes_for_another_reason() {
+    let ns = TestNamespace::new("apply-ignore");
+    let config = format!(
+        "targets:\n  - {{name: shop, path: app, namespace: {}}}\nignoreDifferences:\n  - {{group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}}\n",
+        ns.name
+    );
+    let tree = |content: &str| temp_tree(&[("gitops.yaml", &config), ("app/app.yaml", content)]);
+    let first = tree(&app(&ns.name));
+    gitops_apply(first.path(), &["--no-wait"]).expect_code(0);
+    // An autoscaler scales the Deployment; then Git changes its image.
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "patch",
+            "deployment/api",
+            "--field-manager=horizontal-pod-autoscaler",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"replicas":4}}"#,
+        ],
+        None,
+    );
+    let changed = tree(&app(&ns.name).replace("api:1", "api:2"));
+    let run = gitops_apply(changed.path(), &["--no-wait"]);
+    run.expect_code(0);
+    let live = get_json(&["-n", &ns.name, "deployment", "api"]);
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.com/api:2"
+    );
+    assert_eq!(
+        live["spec"]["replicas"], 4,
+        "the autoscaler's replicas were reset"
+    );
+    assert!(!run.stderr.contains("drift"), "{}", run.stderr);
+}
+
+#[test]
 fn prune_deletes_only_this_targets_removed_members() {
     let ns = TestNamespace::new("apply-prune");
     apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::conflict::Conflict;
 use super::defaults::fill_native_defaults;
-use super::normalize::{matching_rules, normalize};
+use super::normalize::{matching_rules, normalize, respect_ignored};
 use super::prune::plan_deletes;
 use super::shortcut::apply_is_noop;
 use super::textdiff::unified;
@@ -553,7 +553,7 @@ async fn list_crowded_groups(
 /// `known_live`: the live object from a LIST (Some(None) when the list did not have it).
 async fn plan_one(
     cluster: &Cluster,
-    item: Prepared,
+    mut item: Prepared,
     ignore: &[IgnoreRule],
     skip_reason: Option<String>,
     known_live: Option<Option<Value>>,
@@ -565,6 +565,10 @@ async fn plan_one(
         (None, Some(known)) => known,
         (None, None) => objects::get(cluster, &item.info, ns, &item.name).await?,
     };
+    let rules = matching_rules(ignore, &item.desired);
+    if let (Some(live), false) = (&live, rules.is_empty()) {
+        respect_ignored(&mut item.desired, live, &rules);
+    }
     let noop = shortcut.is_some()
         && live
             .as_ref()
@@ -620,7 +624,6 @@ async fn plan_one(
             Err(e) => return Err(e),
         }
     };
-    let rules = matching_rules(ignore, &item.desired);
     let owners = live
         .as_ref()
         .and_then(|l| l.pointer("/metadata/managedFields"));

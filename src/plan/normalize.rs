@@ -95,6 +95,43 @@ pub fn normalize(object: &Value, rules: &[&IgnoreRule], owners: Option<&Value>) 
     object
 }
 
+/// What is applied over a live object keeps the live state of ignored fields, so that apply does
+/// not fight the controller that owns them (as Argo CD's RespectIgnoreDifferences): a pointer's
+/// live value replaces Git's (Git's is dropped where live has none), and fields that a named
+/// manager owns are left out, so that manager keeps them. Git's values apply only at creation.
+///
+/// Dropping a pointed-to field instead would be unsafe: where gitops alone owns it, server-side
+/// apply would delete it (replicas back to 1). A field left out because another manager owns it
+/// stays, since that manager still owns it.
+pub fn respect_ignored(desired: &mut Value, live: &Value, rules: &[&IgnoreRule]) {
+    for rule in rules {
+        for pointer in &rule.json_pointers {
+            if desired.pointer(pointer).is_none() {
+                continue;
+            }
+            match live.pointer(pointer) {
+                Some(value) => {
+                    if let Some(slot) = desired.pointer_mut(pointer) {
+                        *slot = value.clone();
+                    }
+                }
+                None => remove_pointer(desired, pointer),
+            }
+        }
+        let Some(Value::Array(entries)) = live.pointer("/metadata/managedFields") else {
+            continue;
+        };
+        for entry in entries {
+            let manager = entry.get("manager").and_then(Value::as_str).unwrap_or("");
+            if rule.managed_fields_managers.iter().any(|m| m == manager) {
+                if let Some(Value::Object(fields)) = entry.get("fieldsV1") {
+                    remove_owned(desired, fields);
+                }
+            }
+        }
+    }
+}
+
 /// Removes the value at a JSON pointer (RFC 6901), if there is one.
 pub fn remove_pointer(object: &mut Value, pointer: &str) {
     let Some((parent, last)) = pointer.rsplit_once('/') else {
@@ -190,6 +227,41 @@ mod tests {
         assert_eq!(
             normalize(&live, &[], None),
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}})
+        );
+    }
+
+    #[test]
+    fn applied_objects_keep_the_live_state_of_ignored_fields() {
+        let mut desired = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "annotations": {"a/b": "git", "keep": "y"}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:2"}, {"name": "sidecar", "image": "proxy:1"}]}}}});
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "annotations": {"keep": "y"}, "managedFields": [
+                {"manager": "injector", "operation": "Update", "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+                    "k:{\"name\":\"sidecar\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}}}]},
+            "spec": {"replicas": 4, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:1"}, {"name": "sidecar", "image": "proxy:2"}]}}}});
+        let ignore = [
+            rule(
+                &[
+                    "/spec/replicas",
+                    "/metadata/annotations/a~1b",
+                    "/spec/paused",
+                ],
+                &[],
+            ),
+            rule(&[], &["injector"]),
+        ];
+        let rules = matching_rules(&ignore, &desired);
+        respect_ignored(&mut desired, &live, &rules);
+        assert_eq!(
+            desired,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "annotations": {"keep": "y"}},
+                "spec": {"replicas": 4, "template": {"spec": {"containers": [
+                    {"name": "app", "image": "app:2"}]}}}}),
+            "live replicas kept, an annotation live lacks dropped, a field Git lacks not added, the injector's container left to it, Git's image applied"
         );
     }
 
