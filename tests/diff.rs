@@ -677,6 +677,29 @@ fn a_field_the_schema_does_not_know_is_an_error() {
     );
 }
 
+/// Two list items with the same key (two `env` entries named A), which client-side kubectl
+/// apply accepted, are refused by server-side apply: the error says what to change.
+#[test]
+fn a_list_with_a_duplicate_key_is_an_error_saying_what_to_change() {
+    let ns = TestNamespace::new("diff-dup");
+    let manifests = web_app(&ns.name, "nginx:1.25", 1).replace(
+        "        image: nginx:1.25\n",
+        "        image: nginx:1.25\n        env:\n        - {name: A, value: one}\n        - {name: A, value: two}\n",
+    );
+    let repo = temp_tree(&[("app.yaml", &manifests)]);
+    let run = gitops_diff(&ns, repo.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("app.yaml:")
+            && run
+                .stderr
+                .contains("duplicate entries for key [name=\"A\"]")
+            && run.stderr.contains("remove or rename the duplicate"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Kubeconfigs of managed clusters get their token from a credential plugin (`user.exec`:
 /// gke-gcloud-auth-plugin, `aws eks get-token`). One that works is used against the real
 /// server; one that fails is named with what to do, and what it printed (a credential, in a

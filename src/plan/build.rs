@@ -451,6 +451,7 @@ async fn plan_objects(
     }
     if !failures.is_empty() {
         failures.sort();
+        explain_duplicate_keys(&mut failures);
         explain_unknown_fields(cluster, &mut failures).await;
         return Err(PlanError::Objects(failures));
     }
@@ -483,6 +484,19 @@ async fn explain_unknown_fields(cluster: &Cluster, failures: &mut [String]) {
         failure.push_str(&format!(
             "\n    (these fields are not in the schema of {version}: a misspelt field, or one added in a later Kubernetes version or a newer CRD)"
         ));
+    }
+}
+
+/// Lists with the same key twice (two `env` entries named A) are common in manifests written for
+/// client-side `kubectl apply`, which kept the last one; server-side apply refuses them.
+fn explain_duplicate_keys(failures: &mut [String]) {
+    for failure in failures
+        .iter_mut()
+        .filter(|f| f.contains("duplicate entries for key"))
+    {
+        failure.push_str(
+            "\n    (server-side apply needs every item of such a list to have its own key: remove or rename the duplicate (client-side kubectl apply accepted it))",
+        );
     }
 }
 
