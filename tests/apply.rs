@@ -290,6 +290,30 @@ fn prune_deletes_only_this_targets_removed_members() {
     }
 }
 
+/// Servers before v1.22 serve an Ingress under `extensions` and `networking.k8s.io`: moving the
+/// manifest to the new group must not prune the object it still is (the test server is v1.20).
+#[test]
+fn an_object_moved_to_another_api_group_is_not_pruned_as_its_old_self() {
+    let ns = TestNamespace::new("apply-regroup");
+    let old = "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: web}\nspec:\n  backend: {serviceName: web, servicePort: 80}\n";
+    apply_as("shop", &ns.name, old, &[]).expect_code(0);
+    let uid = get_json(&["-n", &ns.name, "ingress", "web"])["metadata"]["uid"].clone();
+    let new = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\nspec:\n  defaultBackend:\n    service: {name: web, port: {number: 80}}\n";
+    let run = apply_as("shop", &ns.name, new, &[]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("same object as networking.k8s.io/v1 Ingress"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        get_json(&["-n", &ns.name, "ingress", "web"])["metadata"]["uid"],
+        uid,
+        "the Ingress was deleted"
+    );
+}
+
 #[test]
 fn prune_respects_annotations_and_no_prune() {
     let ns = TestNamespace::new("apply-keep");

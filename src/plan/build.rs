@@ -176,7 +176,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
     let mut kept = Vec::new();
     if request.prune {
         let (deletes, blocked) =
-            plan_deletes(cluster, &discovery, &request.inventory, stale).await?;
+            plan_deletes(cluster, &discovery, &request.inventory, stale, &changes).await?;
         changes.extend(deletes);
         kept = blocked;
     } else {

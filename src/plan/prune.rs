@@ -42,12 +42,55 @@ pub fn prune_blocker(live: &Value, inventory: &InventoryRef) -> Option<String> {
     None
 }
 
+/// The rendered object that `live` (a stale member) is, read under another group, if any.
+async fn same_object_rendered(
+    cluster: &Cluster,
+    member: &Member,
+    live: &Value,
+    rendered: &[Change],
+) -> Result<Option<String>, ClusterError> {
+    let uid = |object: &Value| {
+        object
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let twins = rendered.iter().filter(|c| {
+        c.resource.resource.kind == member.kind
+            && c.resource.resource.group != member.group
+            && c.namespace == member.namespace
+            && c.name == member.name
+    });
+    for twin in twins {
+        let read = objects::get(
+            cluster,
+            &twin.resource,
+            twin.namespace.as_deref(),
+            &twin.name,
+        )
+        .await?;
+        if read
+            .as_ref()
+            .and_then(uid)
+            .is_some_and(|u| Some(u) == uid(live))
+        {
+            return Ok(Some(twin.describe()));
+        }
+    }
+    Ok(None)
+}
+
 /// Deletes for `stale` members (listed, no longer rendered), and the objects kept with why.
+/// `rendered` is the rest of the plan: a member whose kind, namespace and name a rendered object
+/// has under another API group may be that very object, served under both groups (an Ingress
+/// moved from `extensions` to `networking.k8s.io` on a server before v1.22); deleting it would
+/// delete what was just applied, so the uids are compared first.
 pub async fn plan_deletes(
     cluster: &Cluster,
     discovery: &Discovery,
     inventory: &InventoryRef,
     stale: Vec<Member>,
+    rendered: &[Change],
 ) -> Result<(Vec<Change>, Vec<String>), ClusterError> {
     let mut deletes = Vec::new();
     let mut kept = Vec::new();
@@ -68,6 +111,12 @@ pub async fn plan_deletes(
         let object = objects::describe(info, ns, &member.name);
         if let Some(why) = prune_blocker(&live, inventory) {
             kept.push(format!("{object}: kept because {why}"));
+            continue;
+        }
+        if let Some(twin) = same_object_rendered(cluster, &member, &live, rendered).await? {
+            kept.push(format!(
+                "{object}: kept because it is the same object as {twin}, which the API server also serves under that group"
+            ));
             continue;
         }
         let mut old = normalize(&live, &[], None);
