@@ -700,6 +700,31 @@ fn a_list_with_a_duplicate_key_is_an_error_saying_what_to_change() {
     );
 }
 
+/// `port: 8080` in a ConfigMap's data is a number in YAML: the error names the key and the
+/// value as written, and says to quote it.
+#[test]
+fn an_unquoted_number_in_configmap_data_says_to_quote_it() {
+    let ns = TestNamespace::new("diff-quote");
+    let manifests = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {}}}\ndata:\n  port: 8080\n  debug: yes\n",
+        ns.name
+    );
+    let repo = temp_tree(&[("app.yaml", &manifests)]);
+    let run = gitops_diff(&ns, repo.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("app.yaml:1")
+            && run.stderr.contains(".data.port: expected string, got 8080")
+            && run
+                .stderr
+                .contains(".data.debug: expected string, got true")
+            && run.stderr.contains("quote the value")
+            && !run.stderr.contains("valueUnstructured"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Kubeconfigs of managed clusters get their token from a credential plugin (`user.exec`:
 /// gke-gcloud-auth-plugin, `aws eks get-token`). One that works is used against the real
 /// server; one that fails is named with what to do, and what it printed (a credential, in a

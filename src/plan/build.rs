@@ -452,6 +452,7 @@ async fn plan_objects(
     if !failures.is_empty() {
         failures.sort();
         explain_duplicate_keys(&mut failures);
+        explain_unquoted_strings(&mut failures);
         explain_unknown_fields(cluster, &mut failures).await;
         return Err(PlanError::Objects(failures));
     }
@@ -497,6 +498,32 @@ fn explain_duplicate_keys(failures: &mut [String]) {
         failure.push_str(
             "\n    (server-side apply needs every item of such a list to have its own key: remove or rename the duplicate (client-side kubectl apply accepted it))",
         );
+    }
+}
+
+/// `port: 8080` or `enabled: yes` under a ConfigMap's `data` (or an annotation, a label, an env
+/// value) is a number or a boolean in YAML; server-side apply says so in Go's words
+/// (`got &value.valueUnstructured{Value:8080}`). Say it plainly, and what to do.
+fn explain_unquoted_strings(failures: &mut [String]) {
+    const GO_VALUE: &str = "&value.valueUnstructured{Value:";
+    for failure in failures
+        .iter_mut()
+        .filter(|f| f.contains("expected string, got"))
+    {
+        let mut plain = String::with_capacity(failure.len());
+        let mut rest = failure.as_str();
+        while let Some(at) = rest.find(GO_VALUE) {
+            plain.push_str(&rest[..at]);
+            let value = &rest[at + GO_VALUE.len()..];
+            let end = value.find('}').unwrap_or(value.len());
+            plain.push_str(&value[..end]);
+            rest = value.get(end + 1..).unwrap_or("");
+        }
+        plain.push_str(rest);
+        plain.push_str(
+            "\n    (YAML reads unquoted 8080, 1.0, true, yes and on as numbers and booleans: quote the value, e.g. \"8080\")",
+        );
+        *failure = plain;
     }
 }
 
