@@ -112,6 +112,11 @@ fn deployment(object: &Value) -> Health {
     if let Some((_, "ProgressDeadlineExceeded", message)) = condition(object, "Progressing") {
         return Health::Failed(format!("ProgressDeadlineExceeded: {message}"));
     }
+    // Paused in Git on purpose: it will not roll out until resumed, so there is nothing to
+    // wait for (Argo CD calls it Suspended).
+    if object.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
+        return Health::Healthy;
+    }
     if !observed(object) {
         return Health::Progressing("the controller has not seen the new spec yet".into());
     }
@@ -144,10 +149,13 @@ fn stateful_set(object: &Value) -> Health {
         .pointer("/spec/updateStrategy/type")
         .and_then(Value::as_str)
         != Some("OnDelete");
+    // A partitioned rollout updates only the pods at or above the partition.
+    let partition = int(object, "/spec/updateStrategy/rollingUpdate/partition").clamp(0, desired);
+    let to_update = desired - partition;
     if ready < desired {
         Health::Progressing(format!("{ready}/{desired} replicas ready"))
-    } else if rolling && updated < desired {
-        Health::Progressing(format!("{updated}/{desired} replicas updated"))
+    } else if rolling && updated < to_update {
+        Health::Progressing(format!("{updated}/{to_update} replicas updated"))
     } else {
         Health::Healthy
     }
@@ -160,7 +168,12 @@ fn daemon_set(object: &Value) -> Health {
     let desired = int(object, "/status/desiredNumberScheduled");
     let available = int(object, "/status/numberAvailable");
     let updated = int(object, "/status/updatedNumberScheduled");
-    if updated < desired {
+    // OnDelete: pods are replaced only when someone deletes them.
+    let rolling = object
+        .pointer("/spec/updateStrategy/type")
+        .and_then(Value::as_str)
+        != Some("OnDelete");
+    if rolling && updated < desired {
         Health::Progressing(format!("{updated}/{desired} pods updated"))
     } else if available < desired {
         Health::Progressing(format!("{available}/{desired} pods available"))
@@ -216,6 +229,34 @@ mod tests {
         stuck["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "took too long"}]);
         assert!(
             matches!(assess("apps", "Deployment", &stuck), Health::Failed(m) if m.contains("ProgressDeadlineExceeded"))
+        );
+    }
+
+    #[test]
+    fn rollouts_that_wait_for_someone_else_do_not_hold_the_gate() {
+        let paused = json!({"metadata": {"generation": 3}, "spec": {"replicas": 3, "paused": true},
+            "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 0, "availableReplicas": 3}});
+        assert_eq!(assess("apps", "Deployment", &paused), Health::Healthy);
+
+        let partitioned = json!({"metadata": {"generation": 2},
+            "spec": {"replicas": 4, "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 3}}},
+            "status": {"observedGeneration": 2, "readyReplicas": 4, "updatedReplicas": 1}});
+        assert_eq!(assess("apps", "StatefulSet", &partitioned), Health::Healthy);
+        let mut behind = partitioned.clone();
+        behind["status"]["updatedReplicas"] = json!(0);
+        assert_eq!(
+            assess("apps", "StatefulSet", &behind),
+            Health::Progressing("0/1 replicas updated".into())
+        );
+
+        let on_delete = json!({"metadata": {"generation": 2}, "spec": {"updateStrategy": {"type": "OnDelete"}},
+            "status": {"observedGeneration": 2, "desiredNumberScheduled": 2, "numberAvailable": 2, "updatedNumberScheduled": 0}});
+        assert_eq!(assess("apps", "DaemonSet", &on_delete), Health::Healthy);
+        let mut rolling = on_delete.clone();
+        rolling["spec"]["updateStrategy"]["type"] = json!("RollingUpdate");
+        assert_eq!(
+            assess("apps", "DaemonSet", &rolling),
+            Health::Progressing("0/2 pods updated".into())
         );
     }
 
