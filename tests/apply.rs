@@ -236,6 +236,54 @@ fn ignored_fields_are_not_fought_when_the_object_changes_for_another_reason() {
     assert!(!run.stderr.contains("drift"), "{}", run.stderr);
 }
 
+/// A manifest exported with `kubectl get -o yaml` pins a resourceVersion and uid: sent back,
+/// the stale resourceVersion would fail the apply ("the object has been modified").
+#[test]
+fn manifests_exported_from_a_cluster_apply_again_and_again() {
+    let ns = TestNamespace::new("apply-exported");
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "create",
+            "configmap",
+            "settings",
+            "--from-literal=LOG_LEVEL=info",
+        ],
+        None,
+    );
+    let exported = kubectl_ok(
+        &["-n", &ns.name, "get", "configmap", "settings", "-o", "yaml"],
+        None,
+    );
+    assert!(exported.contains("resourceVersion:"), "{exported}");
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "label",
+            "configmap",
+            "settings",
+            "touched=yes",
+        ],
+        None,
+    );
+    let changed = exported.replace("LOG_LEVEL: info", "LOG_LEVEL: warn");
+    for _ in 0..2 {
+        let run = apply_as("shop", &ns.name, &changed, &[]);
+        run.expect_code(0);
+        assert!(
+            run.stderr.contains("metadata.resourceVersion"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        get_json(&["-n", &ns.name, "configmap", "settings"])["data"]["LOG_LEVEL"],
+        "warn"
+    );
+}
+
 #[test]
 fn prune_deletes_only_this_targets_removed_members() {
     let ns = TestNamespace::new("apply-prune");

@@ -307,6 +307,11 @@ fn resolve(
         };
         prepared.push(prepare(manifest, info.clone(), &request.default_namespace));
     }
+    warn_about_pinned_incarnations(request.manifests.iter().filter(|m| {
+        ["resourceVersion", "uid"]
+            .iter()
+            .any(|key| m.object["metadata"].get(*key).is_some())
+    }));
     if unknown.is_empty() {
         Ok(prepared)
     } else {
@@ -314,7 +319,32 @@ fn resolve(
     }
 }
 
-/// The object to send: namespace decided by scope, native defaults filled in.
+/// Metadata the server sets on one incarnation of an object in one cluster. Manifests exported
+/// with `kubectl get -o yaml` carry them; sent back, a stale resourceVersion fails every apply
+/// after the first ("the object has been modified"), so they are never sent.
+const SERVER_OWNED_METADATA: [&str; 6] = [
+    "resourceVersion",
+    "uid",
+    "selfLink",
+    "creationTimestamp",
+    "generation",
+    "managedFields",
+];
+
+/// One warning for all manifests that pin a resourceVersion or uid (creationTimestamp: null,
+/// which `kubectl create --dry-run -o yaml` writes, is common and not worth one).
+fn warn_about_pinned_incarnations<'a>(pinned: impl Iterator<Item = &'a Manifest>) {
+    let labels: Vec<String> = pinned.map(|m| m.origin.to_string()).collect();
+    if let Some(first) = labels.first() {
+        log::warn(&format!(
+            "{} object(s) carry metadata.resourceVersion or uid, e.g. {first}: exported from a cluster (kubectl get -o yaml)? They are not sent; remove them from Git",
+            labels.len()
+        ));
+    }
+}
+
+/// The object to send: namespace decided by scope, native defaults filled in, the server's
+/// own metadata left out.
 fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> Prepared {
     let mut desired = manifest.object.clone();
     let namespace = if info.namespaced {
@@ -333,6 +363,11 @@ fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> 
         None
     };
     fill_native_defaults(&info.resource.group, &info.resource.kind, &mut desired);
+    if let Some(Value::Object(metadata)) = desired.get_mut("metadata") {
+        for key in SERVER_OWNED_METADATA {
+            metadata.remove(key);
+        }
+    }
     Prepared {
         name: manifest.name().unwrap_or_default().to_owned(),
         info,
