@@ -527,6 +527,34 @@ fn a_broken_kubeconfig_never_shows_its_token() {
     }
 }
 
+/// CI jobs often set KUBECONFIG to a list, e.g. `~/.kube/config:$RUNNER_TEMP/kubeconfig`, where
+/// one file does not exist: kubectl skips it, and so does gitops. With no file at all, the
+/// error names the missing one.
+#[test]
+fn a_kubeconfig_list_with_a_missing_file_is_read_as_kubectl_reads_it() {
+    let ns = TestNamespace::new("diff-kubeconfig-list");
+    let repo = temp_tree(&[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
+    )]);
+    let missing = repo.path().join("missing.kubeconfig");
+    let real = &common::cluster::testenv().kubeconfig;
+    let list = std::env::join_paths([missing.as_path(), std::path::Path::new(real)]).unwrap();
+    let run = Gitops::new(["diff", "cm.yaml", "-n", &ns.name])
+        .current_dir(repo.path())
+        .env("KUBECONFIG", &list)
+        .run();
+    run.expect_code(2);
+    assert!(run.stdout.contains("Plan: 1 to create"), "{}", run.stdout);
+
+    let run = Gitops::new(["diff", "cm.yaml", "-n", &ns.name])
+        .current_dir(repo.path())
+        .env("KUBECONFIG", &missing)
+        .run();
+    run.expect_code(1);
+    assert!(run.stderr.contains("missing.kubeconfig"), "{}", run.stderr);
+}
+
 #[test]
 fn a_rejected_secret_does_not_echo_its_values() {
     let ns = TestNamespace::new("diff-secret-reject");

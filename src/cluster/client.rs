@@ -35,8 +35,22 @@ pub async fn connect(
     let plugin_failure = |e: &(dyn std::error::Error + 'static)| {
         super::exec_auth::explain(e, || super::exec_auth::Plugin::of(kubeconfig, context))
     };
-    let config = match kubeconfig {
-        Some(path) => {
+    // KUBECONFIG may list files that do not exist: they are skipped, as kubectl does.
+    let listed = kubeconfig
+        .is_none()
+        .then(super::kubeconfig::from_env_list)
+        .flatten();
+    let config = match (kubeconfig, listed) {
+        (None, Some(file)) => {
+            let file = file
+                .map_err(|e| ClusterError::Config(format!("KUBECONFIG: {}", safe_message(&e))))?;
+            Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(|e| {
+                    ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
+                })?
+        }
+        (Some(path), _) => {
             let file = Kubeconfig::read_from(path).map_err(|e| {
                 ClusterError::Config(format!("{}: {}", path.display(), safe_message(&e)))
             })?;
@@ -47,10 +61,12 @@ pub async fn connect(
                     ClusterError::Config(format!("{}: {message}", path.display()))
                 })?
         }
-        None if context.is_some() => Config::from_kubeconfig(&options).await.map_err(|e| {
-            ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
-        })?,
-        None => Config::infer().await.map_err(|e| {
+        (None, None) if context.is_some() => {
+            Config::from_kubeconfig(&options).await.map_err(|e| {
+                ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
+            })?
+        }
+        (None, None) => Config::infer().await.map_err(|e| {
             ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| {
                 format!("{}; pass --kubeconfig or set KUBECONFIG", safe_message(&e))
             }))

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use kube::client::AuthError;
-use kube::config::Kubeconfig;
 
 /// The plugin's program and install hint, from the kubeconfig (as `connect` reads it).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -17,11 +16,7 @@ pub struct Plugin {
 impl Plugin {
     /// The exec plugin of the context's user, if the kubeconfig can be read and has one.
     pub fn of(kubeconfig: Option<&Path>, context: Option<&str>) -> Plugin {
-        let config = match kubeconfig {
-            Some(path) => Kubeconfig::read_from(path).ok(),
-            None => Kubeconfig::read().ok(),
-        };
-        let Some(config) = config else {
+        let Ok(config) = super::kubeconfig::read(kubeconfig) else {
             return Plugin::default();
         };
         let context_name = context

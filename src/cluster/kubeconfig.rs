@@ -1,9 +1,34 @@
 //! The kubeconfig's view of the default namespace, which `render` needs for Helm's release
 //! namespace and for object identities, without contacting a cluster.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use kube::config::Kubeconfig;
+use kube::config::{Kubeconfig, KubeconfigError};
+
+/// The kubeconfig as kubectl reads it: `--kubeconfig`, else the files `KUBECONFIG` lists,
+/// merged in order, else `~/.kube/config`.
+pub fn read(kubeconfig: Option<&Path>) -> Result<Kubeconfig, KubeconfigError> {
+    match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => from_env_list().unwrap_or_else(Kubeconfig::read),
+    }
+}
+
+/// The files `KUBECONFIG` lists, merged in order, skipping those that do not exist (as kubectl
+/// does: CI jobs often list `~/.kube/config` and a job's own file, one of them missing). None
+/// when it lists no existing file; kube then reads as usual and names the missing file.
+pub fn from_env_list() -> Option<Result<Kubeconfig, KubeconfigError>> {
+    let value = std::env::var_os("KUBECONFIG")?;
+    let existing: Vec<PathBuf> = std::env::split_paths(&value)
+        .filter(|p| !p.as_os_str().is_empty() && p.is_file())
+        .collect();
+    let (first, rest) = existing.split_first()?;
+    Some(Kubeconfig::read_from(first).and_then(|first| {
+        rest.iter().try_fold(first, |merged, path| {
+            merged.merge(Kubeconfig::read_from(path)?)
+        })
+    }))
+}
 
 /// The namespace of the chosen (or current) context of the kubeconfig, if it names one.
 ///
@@ -11,11 +36,7 @@ use kube::config::Kubeconfig;
 /// A missing or unreadable kubeconfig simply gives no namespace here; commands that talk to
 /// a cluster report it properly.
 pub fn context_namespace(kubeconfig: Option<&Path>, context: Option<&str>) -> Option<String> {
-    let config = match kubeconfig {
-        Some(path) => Kubeconfig::read_from(path),
-        None => Kubeconfig::read(),
-    };
-    let config = match config {
+    let config = match read(kubeconfig) {
         Ok(config) => config,
         Err(e) => {
             crate::log::verbose(&format!(
