@@ -175,8 +175,15 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         .collect();
     let mut kept = Vec::new();
     if request.prune {
-        let (deletes, blocked) =
-            plan_deletes(cluster, &discovery, &request.inventory, stale, &changes).await?;
+        let (deletes, blocked) = plan_deletes(
+            cluster,
+            &discovery,
+            &request.inventory,
+            stale,
+            &changes,
+            request.concurrency,
+        )
+        .await?;
         changes.extend(deletes);
         kept = blocked;
     } else {

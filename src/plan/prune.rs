@@ -3,12 +3,16 @@
 //! Only objects that the inventory lists AND that carry this target's membership label are
 //! deleted; `gitops.dev/prune: disabled` and Argo CD's `Prune=false` keep an object.
 
+use std::sync::Arc;
+
 use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::normalize::normalize;
 use super::textdiff::unified;
 use super::{Action, Change};
-use crate::cluster::{objects, Cluster, ClusterError, Discovery};
+use crate::cluster::{objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::inventory::{InventoryRef, Member, PART_OF_LABEL};
 use crate::mask;
 
@@ -42,45 +46,22 @@ pub fn prune_blocker(live: &Value, inventory: &InventoryRef) -> Option<String> {
     None
 }
 
-/// The rendered object that `live` (a stale member) is, read under another group, if any.
-async fn same_object_rendered(
-    cluster: &Cluster,
-    member: &Member,
-    live: &Value,
-    rendered: &[Change],
-) -> Result<Option<String>, ClusterError> {
-    let uid = |object: &Value| {
-        object
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let twins = rendered.iter().filter(|c| {
-        c.resource.resource.kind == member.kind
-            && c.resource.resource.group != member.group
-            && c.namespace == member.namespace
-            && c.name == member.name
-    });
-    for twin in twins {
-        let read = objects::get(
-            cluster,
-            &twin.resource,
-            twin.namespace.as_deref(),
-            &twin.name,
-        )
-        .await?;
-        if read
-            .as_ref()
-            .and_then(uid)
-            .is_some_and(|u| Some(u) == uid(live))
-        {
-            return Ok(Some(twin.describe()));
-        }
-    }
-    Ok(None)
+/// A rendered object with a stale member's kind, namespace and name under another API group.
+struct Twin {
+    resource: ResourceInfo,
+    namespace: Option<String>,
+    name: String,
+}
+
+/// What planning one stale member found.
+enum Planned {
+    Delete(Box<Change>),
+    Kept(String),
+    Gone,
 }
 
 /// Deletes for `stale` members (listed, no longer rendered), and the objects kept with why.
+/// Each member is read again (bounded concurrency: an app removed from Git may leave hundreds).
 /// `rendered` is the rest of the plan: a member whose kind, namespace and name a rendered object
 /// has under another API group may be that very object, served under both groups (an Ingress
 /// moved from `extensions` to `networking.k8s.io` on a server before v1.22); deleting it would
@@ -91,10 +72,12 @@ pub async fn plan_deletes(
     inventory: &InventoryRef,
     stale: Vec<Member>,
     rendered: &[Change],
+    concurrency: usize,
 ) -> Result<(Vec<Change>, Vec<String>), ClusterError> {
-    let mut deletes = Vec::new();
     let mut kept = Vec::new();
-    for member in stale {
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, member) in stale.into_iter().enumerate() {
         let Some(info) = discovery.resolve(&member.api_version(), &member.kind) else {
             kept.push(format!(
                 "{} {} {}: its kind is no longer served; not pruned",
@@ -104,35 +87,109 @@ pub async fn plan_deletes(
             ));
             continue;
         };
-        let ns = member.namespace.as_deref();
-        let Some(live) = objects::get(cluster, info, ns, &member.name).await? else {
-            continue; // already gone
-        };
-        let object = objects::describe(info, ns, &member.name);
-        if let Some(why) = prune_blocker(&live, inventory) {
-            kept.push(format!("{object}: kept because {why}"));
-            continue;
-        }
-        if let Some(twin) = same_object_rendered(cluster, &member, &live, rendered).await? {
-            kept.push(format!(
-                "{object}: kept because it is the same object as {twin}, which the API server also serves under that group"
-            ));
-            continue;
-        }
-        let mut old = normalize(&live, &[], None);
-        mask::mask_secret_pair(Some(&mut old), None);
-        deletes.push(Change {
-            action: Action::Delete,
-            resource: info.clone(),
-            namespace: member.namespace.clone(),
-            name: member.name.clone(),
-            desired: None,
-            origin: None,
-            member: false,
-            diff: unified(Some(&old), None),
-            note: None,
-            conflict: None,
+        let twins: Vec<Twin> = rendered
+            .iter()
+            .filter(|c| {
+                c.resource.resource.kind == member.kind
+                    && c.resource.resource.group != member.group
+                    && c.namespace == member.namespace
+                    && c.name == member.name
+            })
+            .map(|c| Twin {
+                resource: c.resource.clone(),
+                namespace: c.namespace.clone(),
+                name: c.name.clone(),
+            })
+            .collect();
+        let (cluster, permits, inventory, info) = (
+            cluster.clone(),
+            permits.clone(),
+            inventory.clone(),
+            info.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let planned = plan_delete(&cluster, &info, &inventory, member, &twins).await;
+            (index, planned)
         });
     }
+    let mut planned = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) =
+            joined.map_err(|e| ClusterError::Config(format!("planning stopped: {e}")))?;
+        planned.push((index, result?));
+    }
+    // In the inventory's order, whatever order the answers came in.
+    planned.sort_by_key(|(index, _)| *index);
+    let mut deletes = Vec::new();
+    for (_, outcome) in planned {
+        match outcome {
+            Planned::Delete(change) => deletes.push(*change),
+            Planned::Kept(why) => kept.push(why),
+            Planned::Gone => {}
+        }
+    }
     Ok((deletes, kept))
+}
+
+async fn plan_delete(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    inventory: &InventoryRef,
+    member: Member,
+    twins: &[Twin],
+) -> Result<Planned, ClusterError> {
+    let ns = member.namespace.as_deref();
+    let Some(live) = objects::get(cluster, info, ns, &member.name).await? else {
+        return Ok(Planned::Gone);
+    };
+    let object = objects::describe(info, ns, &member.name);
+    if let Some(why) = prune_blocker(&live, inventory) {
+        return Ok(Planned::Kept(format!("{object}: kept because {why}")));
+    }
+    if let Some(twin) = same_object(cluster, &live, twins).await? {
+        return Ok(Planned::Kept(format!(
+            "{object}: kept because it is the same object as {twin}, which the API server also serves under that group"
+        )));
+    }
+    let mut old = normalize(&live, &[], None);
+    mask::mask_secret_pair(Some(&mut old), None);
+    Ok(Planned::Delete(Box::new(Change {
+        action: Action::Delete,
+        resource: info.clone(),
+        namespace: member.namespace,
+        name: member.name,
+        desired: None,
+        origin: None,
+        member: false,
+        diff: unified(Some(&old), None),
+        note: None,
+        conflict: None,
+    })))
+}
+
+/// The twin that `live` (a stale member) is, read under its own group: same uid.
+async fn same_object(
+    cluster: &Cluster,
+    live: &Value,
+    twins: &[Twin],
+) -> Result<Option<String>, ClusterError> {
+    let uid = |object: &Value| {
+        object
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    for twin in twins {
+        let ns = twin.namespace.as_deref();
+        let read = objects::get(cluster, &twin.resource, ns, &twin.name).await?;
+        if read
+            .as_ref()
+            .and_then(uid)
+            .is_some_and(|u| Some(u) == uid(live))
+        {
+            return Ok(Some(objects::describe(&twin.resource, ns, &twin.name)));
+        }
+    }
+    Ok(None)
 }
