@@ -334,9 +334,10 @@ async fn write_group(
     })
 }
 
-/// Server-side apply of one object. A conflict only with imperative edits (see
-/// [`Conflict`]) is drift, and is healed by taking the fields; the plan's dry-run found those
-/// already, and this write forces for them. One that appeared since the dry-run is read again.
+/// Server-side apply of one object. A conflict only with plain updates (see [`Conflict`]) is
+/// drift, and is healed by taking the fields back. The write goes without force even when the
+/// plan found such drift: later waves are written minutes after the plan, and a field another
+/// `Apply` manager took in between must still stop the write. The conflict is read again.
 async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<(), ClusterError> {
     let desired = change.desired.clone().unwrap_or_default();
     let ns = change.namespace.as_deref();
@@ -351,19 +352,11 @@ async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<()
             force,
         )
     };
-    let planned = change.conflict.as_ref().filter(|c| c.imperative_only);
-    if let (Some(conflict), false) = (planned, force) {
-        log::info(&format!(
-            "{}: healing hand-made drift ({})",
-            change.describe(),
-            conflict.managers.join(", ")
-        ));
-    }
-    let result = apply(force || planned.is_some()).await;
+    let result = apply(force).await;
     let message = match &result {
         Err(ClusterError::Api {
             code: 409, message, ..
-        }) if !force => message.clone(),
+        }) if !force && crate::plan::conflict::is_field_conflict(message) => message.clone(),
         _ => return result.map(|_| ()),
     };
     let live = objects::get(cluster, &change.resource, ns, &change.name).await?;
@@ -372,7 +365,7 @@ async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<()
         return result.map(|_| ());
     }
     log::info(&format!(
-        "{}: healing hand-made drift ({})",
+        "{}: taking back fields that {} changed (drift from Git)",
         change.describe(),
         conflict.managers.join(", ")
     ));

@@ -121,7 +121,9 @@ fn classify(cluster: &Cluster, (error, operation): (kube::Error, Operation)) -> 
 }
 
 /// A Secret's rejection may quote its values ("expected string, got …{Value:…}"): keep the
-/// reason, drop the server's message (SPEC.md, Secrets).
+/// reason, drop the server's message (SPEC.md, Secrets). A field-ownership conflict is kept:
+/// it names managers and field paths (`.data.password`), never values, and the plan needs the
+/// managers to tell drift from another owner.
 fn classify_for(
     cluster: &Cluster,
     info: &ResourceInfo,
@@ -130,6 +132,11 @@ fn classify_for(
     let error = classify(cluster, failure);
     let is_secret = info.resource.group.is_empty() && info.resource.kind == "Secret";
     match error {
+        ClusterError::Api {
+            code: 409,
+            ref message,
+            ..
+        } if crate::plan::conflict::is_field_conflict(message) => error,
         ClusterError::Api { operation, code, reason, .. } if is_secret => ClusterError::Api {
             operation,
             code,

@@ -12,9 +12,10 @@ pub struct Conflict {
     pub message: String,
     /// The managers the server named.
     pub managers: Vec<String>,
-    /// Every manager named only ever edited by hand (operation `Update`: `kubectl edit`,
-    /// `scale`, `patch`, client-side apply). That is drift, and the apply takes the fields back.
-    /// A declarative owner (an `Apply` manager) needs `--force-conflicts`.
+    /// Every manager named wrote only with plain updates (operation `Update`: `kubectl edit`,
+    /// `scale`, `patch`, client-side apply, Helm, controllers). That is drift from Git, and the
+    /// apply takes the fields back. A declarative owner (an `Apply` manager) needs
+    /// `--force-conflicts`.
     pub imperative_only: bool,
 }
 
@@ -33,7 +34,10 @@ impl Conflict {
     /// One line for the plan, under the object's header.
     pub fn note(&self) -> String {
         if self.imperative_only {
-            format!("takes back fields edited by hand: {}", self.fields())
+            format!(
+                "takes back fields changed with plain updates (kubectl edit/patch/scale, client-side apply, Helm, controllers): {}",
+                self.fields()
+            )
         } else {
             format!(
                 "conflict: {}; apply stops before writing anything unless --force-conflicts",
@@ -64,6 +68,13 @@ impl Conflict {
     }
 }
 
+/// Whether a 409's message is server-side apply's field-ownership conflict (other 409s: an
+/// object modified or created in between).
+pub fn is_field_conflict(message: &str) -> bool {
+    message.starts_with("Apply failed with")
+        && (message.contains("conflict with \"") || message.contains("conflicts with \""))
+}
+
 /// The managers a conflict message names: `conflict with "kubectl-edit" using apps/v1: …`.
 pub fn managers_named(message: &str) -> Vec<String> {
     let mut managers: Vec<String> = message
@@ -84,11 +95,15 @@ fn only_imperative(managers: &[String], live: Option<&Value>) -> bool {
     let (false, Some(entries)) = (managers.is_empty(), entries) else {
         return false;
     };
+    // Each manager needs entries, all of them Update: a manager absent from a live object read
+    // earlier is no evidence of a hand edit.
     managers.iter().all(|manager| {
-        entries
+        let mut entries = entries
             .iter()
             .filter(|e| e.get("manager").and_then(Value::as_str) == Some(manager.as_str()))
-            .all(|e| e.get("operation").and_then(Value::as_str) == Some("Update"))
+            .peekable();
+        entries.peek().is_some()
+            && entries.all(|e| e.get("operation").and_then(Value::as_str) == Some("Update"))
     })
 }
 
@@ -143,5 +158,21 @@ mod tests {
         let edited = live(json!([{"manager": "x", "operation": "Update"}]));
         assert!(!Conflict::from_message("Apply failed", Some(&edited)).imperative_only);
         assert!(!Conflict::from_message(r#"conflict with "x""#, None).imperative_only);
+        // A manager the live object does not list (read before it wrote) is no evidence.
+        let message = r#"Apply failed with 1 conflict: conflict with "newcomer" using v1: .data.a"#;
+        assert!(!Conflict::from_message(message, Some(&edited)).imperative_only);
+    }
+
+    #[test]
+    fn only_server_side_apply_conflicts_are_field_conflicts() {
+        assert!(is_field_conflict(
+            r#"Apply failed with 1 conflict: conflict with "x" using v1: .data.a"#
+        ));
+        assert!(is_field_conflict(
+            "Apply failed with 2 conflicts: conflicts with \"x\" using apps/v1:\n- .spec.replicas"
+        ));
+        assert!(!is_field_conflict(
+            r#"Operation cannot be fulfilled on configmaps "a": the object has been modified"#
+        ));
     }
 }
