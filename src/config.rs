@@ -158,6 +158,18 @@ fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
                 rule.kind
             ));
         }
+        // gitops's own fields left out of every apply would be deleted by server-side apply.
+        if rule
+            .managed_fields_managers
+            .iter()
+            .any(|m| m == crate::cluster::objects::FIELD_MANAGER)
+        {
+            return Err(format!(
+                "ignoreDifferences for kind {}: managedFieldsManagers cannot name {:?}, gitops's own field manager: its fields would be removed from every object on the next apply",
+                rule.kind,
+                crate::cluster::objects::FIELD_MANAGER
+            ));
+        }
     }
     Ok(())
 }
@@ -254,5 +266,18 @@ mod tests {
             err.contains("unknown key `prnue`") && err.contains("line 4"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn gitops_cannot_ignore_its_own_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gitops.yaml");
+        std::fs::write(
+            &file,
+            "ignoreDifferences:\n  - {group: apps, kind: Deployment, managedFieldsManagers: [gitops]}\n",
+        )
+        .unwrap();
+        let err = Config::load(&file).unwrap_err().to_string();
+        assert!(err.contains("cannot name \"gitops\""), "{err}");
     }
 }

@@ -102,11 +102,13 @@ pub fn normalize(object: &Value, rules: &[&IgnoreRule], owners: Option<&Value>) 
 ///
 /// Dropping a pointed-to field instead would be unsafe: where gitops alone owns it, server-side
 /// apply would delete it (replicas back to 1). A field left out because another manager owns it
-/// stays, since that manager still owns it.
+/// stays, since that manager still owns it. What gitops itself relies on is never taken from
+/// live: its membership label, the prune-protection annotations, and no server metadata.
 pub fn respect_ignored(desired: &mut Value, live: &Value, rules: &[&IgnoreRule]) {
+    let git = desired.clone();
     for rule in rules {
         for pointer in &rule.json_pointers {
-            if desired.pointer(pointer).is_none() {
+            if desired.pointer(pointer).is_none() || !same_items_along(desired, live, pointer) {
                 continue;
             }
             match live.pointer(pointer) {
@@ -115,6 +117,8 @@ pub fn respect_ignored(desired: &mut Value, live: &Value, rules: &[&IgnoreRule])
                         *slot = value.clone();
                     }
                 }
+                // A list item of Git's is never dropped because live's list is shorter.
+                None if ends_in_index(desired, pointer) => {}
                 None => remove_pointer(desired, pointer),
             }
         }
@@ -130,6 +134,87 @@ pub fn respect_ignored(desired: &mut Value, live: &Value, rules: &[&IgnoreRule])
             }
         }
     }
+    keep_own_metadata(desired, &git);
+}
+
+/// Labels and annotations gitops reads on the objects it applies: always Git's.
+const OWN_METADATA: [(&str, &str); 3] = [
+    ("labels", crate::inventory::PART_OF_LABEL),
+    ("annotations", super::prune::PRUNE_ANNOTATION),
+    ("annotations", super::prune::ARGO_SYNC_OPTIONS),
+];
+
+fn keep_own_metadata(desired: &mut Value, git: &Value) {
+    for (map, key) in OWN_METADATA {
+        let wanted = git
+            .pointer(&format!("/metadata/{map}"))
+            .and_then(|m| m.get(key));
+        let Some(Value::Object(metadata)) = desired.get_mut("metadata") else {
+            continue;
+        };
+        match wanted {
+            Some(value) => {
+                let entries = metadata
+                    .entry(map)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(entries) = entries {
+                    entries.insert(key.to_owned(), value.clone());
+                }
+            }
+            None => {
+                if let Some(Value::Object(entries)) = metadata.get_mut(map) {
+                    entries.remove(key);
+                }
+            }
+        }
+    }
+    strip_server_metadata(desired);
+}
+
+/// Removes what the server sets on one incarnation of an object (resourceVersion, uid, …).
+pub fn strip_server_metadata(object: &mut Value) {
+    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+        for key in SERVER_METADATA {
+            metadata.remove(key);
+        }
+    }
+}
+
+/// Whether the list items a pointer passes through by index are the same items in both objects
+/// (same name, port, path or key): with an injected container first, `/containers/0` is another
+/// container in live, and nothing is copied.
+fn same_items_along(desired: &Value, live: &Value, pointer: &str) -> bool {
+    const ITEM_KEYS: [&str; 5] = ["name", "mountPath", "containerPort", "port", "key"];
+    let (mut ours, mut theirs) = (Some(desired), Some(live));
+    for token in pointer.split('/').skip(1).map(unescape) {
+        if let (Some(Value::Array(a)), Some(Value::Array(b)), Ok(index)) =
+            (ours, theirs, token.parse::<usize>())
+        {
+            if let (Some(x), Some(y)) = (a.get(index), b.get(index)) {
+                if ITEM_KEYS.iter().any(|k| x.get(k) != y.get(k)) {
+                    return false;
+                }
+            }
+        }
+        ours = ours.and_then(|v| child(v, &token));
+        theirs = theirs.and_then(|v| child(v, &token));
+    }
+    true
+}
+
+fn child<'a>(value: &'a Value, token: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map) => map.get(token),
+        Value::Array(items) => items.get(token.parse::<usize>().ok()?),
+        _ => None,
+    }
+}
+
+/// Whether the pointer names an item of a list in `object`.
+fn ends_in_index(object: &Value, pointer: &str) -> bool {
+    pointer
+        .rsplit_once('/')
+        .is_some_and(|(parent, _)| matches!(object.pointer(parent), Some(Value::Array(_))))
 }
 
 /// Removes the value at a JSON pointer (RFC 6901), if there is one.
@@ -262,6 +347,50 @@ mod tests {
                 "spec": {"replicas": 4, "template": {"spec": {"containers": [
                     {"name": "app", "image": "app:2"}]}}}}),
             "live replicas kept, an annotation live lacks dropped, a field Git lacks not added, the injector's container left to it, Git's image applied"
+        );
+    }
+
+    #[test]
+    fn what_gitops_relies_on_is_never_taken_from_live() {
+        let part_of = crate::inventory::PART_OF_LABEL;
+        let mut desired = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {part_of: "ours", "app": "web"},
+                "annotations": {"gitops.dev/prune": "disabled"}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "app", "image": "app:2", "resources": {"limits": {"cpu": "1"}}}]}}}});
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {part_of: "another-target", "team": "x"},
+                "uid": "u-1", "resourceVersion": "42", "managedFields": []},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "istio-proxy", "resources": {"limits": {"cpu": "9"}}},
+                {"name": "app", "image": "app:1", "resources": {"limits": {"cpu": "2"}}}]}}}});
+        let ignore = [rule(
+            &[
+                "/metadata",
+                "/spec/template/spec/containers/0/resources",
+                "/spec/template/spec/containers/1",
+            ],
+            &[],
+        )];
+        let rules = matching_rules(&ignore, &desired);
+        respect_ignored(&mut desired, &live, &rules);
+        assert_eq!(
+            desired,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "labels": {part_of: "ours", "team": "x"},
+                    "annotations": {"gitops.dev/prune": "disabled"}},
+                "spec": {"template": {"spec": {"containers": [
+                    {"name": "app", "image": "app:2", "resources": {"limits": {"cpu": "1"}}}]}}}}),
+            "own label and annotation from Git, no server metadata, another container's resources not copied"
+        );
+
+        let mut two = json!({"kind": "Deployment", "spec": {"containers": [{"name": "app"}, {"name": "sidecar"}]}});
+        let one = json!({"kind": "Deployment", "spec": {"containers": [{"name": "app"}]}});
+        let ignore = [rule(&["/spec/containers/1"], &[])];
+        respect_ignored(&mut two, &one, &ignore.iter().collect::<Vec<_>>());
+        assert_eq!(
+            two["spec"]["containers"][1]["name"], "sidecar",
+            "a list item of Git's is not dropped because live's list is shorter"
         );
     }
 
