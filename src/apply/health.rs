@@ -79,6 +79,21 @@ pub fn needs_polling(group: &str, kind: &str) -> bool {
     !HEALTHY_WHEN_APPLIED.contains(&(group, kind))
 }
 
+/// Health of an object just applied from `desired`: a Deployment that Git itself pauses will
+/// not roll out until someone resumes it, so there is nothing to wait for (Argo CD calls it
+/// Suspended). One paused by hand (`kubectl rollout pause`) is waited for, and says why.
+pub fn assess_applied(group: &str, kind: &str, live: &Value, desired: Option<&Value>) -> Health {
+    let deployment = matches!((group, kind), ("apps" | "extensions", "Deployment"));
+    if deployment && desired.is_some_and(paused) {
+        return Health::Healthy;
+    }
+    assess(group, kind, live)
+}
+
+fn paused(deployment: &Value) -> bool {
+    deployment.pointer("/spec/paused").and_then(Value::as_bool) == Some(true)
+}
+
 pub fn assess(group: &str, kind: &str, object: &Value) -> Health {
     match (group, kind) {
         ("apps" | "extensions", "Deployment") => deployment(object),
@@ -112,10 +127,10 @@ fn deployment(object: &Value) -> Health {
     if let Some((_, "ProgressDeadlineExceeded", message)) = condition(object, "Progressing") {
         return Health::Failed(format!("ProgressDeadlineExceeded: {message}"));
     }
-    // Paused in Git on purpose: it will not roll out until resumed, so there is nothing to
-    // wait for (Argo CD calls it Suspended).
-    if object.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
-        return Health::Healthy;
+    if paused(object) {
+        return Health::Progressing(
+            "paused: it rolls out after `kubectl rollout resume` (or paused: false in Git)".into(),
+        );
     }
     if !observed(object) {
         return Health::Progressing("the controller has not seen the new spec yet".into());
@@ -150,7 +165,8 @@ fn stateful_set(object: &Value) -> Health {
         .and_then(Value::as_str)
         != Some("OnDelete");
     // A partitioned rollout updates only the pods at or above the partition.
-    let partition = int(object, "/spec/updateStrategy/rollingUpdate/partition").clamp(0, desired);
+    let partition =
+        int(object, "/spec/updateStrategy/rollingUpdate/partition").clamp(0, desired.max(0));
     let to_update = desired - partition;
     if ready < desired {
         Health::Progressing(format!("{ready}/{desired} replicas ready"))
@@ -236,7 +252,16 @@ mod tests {
     fn rollouts_that_wait_for_someone_else_do_not_hold_the_gate() {
         let paused = json!({"metadata": {"generation": 3}, "spec": {"replicas": 3, "paused": true},
             "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 0, "availableReplicas": 3}});
-        assert_eq!(assess("apps", "Deployment", &paused), Health::Healthy);
+        let git_pauses = json!({"spec": {"paused": true}});
+        assert_eq!(
+            assess_applied("apps", "Deployment", &paused, Some(&git_pauses)),
+            Health::Healthy
+        );
+        assert!(
+            matches!(assess_applied("apps", "Deployment", &paused, Some(&json!({"spec": {}}))),
+                Health::Progressing(m) if m.contains("kubectl rollout resume")),
+            "paused by hand, not in Git: waited for, and said why"
+        );
 
         let partitioned = json!({"metadata": {"generation": 2},
             "spec": {"replicas": 4, "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 3}}},

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::health::{assess, needs_polling, Health};
+use super::health::{assess_applied, needs_polling, Health};
 use crate::cluster::{objects, Cluster, ClusterError};
 use crate::plan::Change;
 use crate::report::progress::Progress;
@@ -116,10 +116,11 @@ async fn poll(
             )
             .await;
             let health = live.map(|live| match live {
-                Some(object) => assess(
+                Some(object) => assess_applied(
                     &change.resource.resource.group,
                     &change.resource.resource.kind,
                     &object,
+                    change.desired.as_ref(),
                 ),
                 None => Health::Progressing("not found".into()),
             });
