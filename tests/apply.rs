@@ -544,6 +544,92 @@ fn conflicts_name_the_other_manager_and_can_be_forced() {
     assert_eq!(extra_value(), "c");
 }
 
+/// A Secret's conflicts are told apart like any other object's (a hand edit is taken back,
+/// another Apply manager stops the run), and no output shows a value.
+#[test]
+fn secret_conflicts_name_managers_and_fields_never_values() {
+    let ns = TestNamespace::new("apply-secret-conflict");
+    let secret = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: {}}}\ndata:\n  password: {}\n",
+            ns.name,
+            base64(value)
+        )
+    };
+    let password = || {
+        let data = get_json(&["-n", &ns.name, "secret", "creds"]);
+        data["data"]["password"].as_str().unwrap().to_owned()
+    };
+    apply_as("shop", &ns.name, &secret("first-S3cret"), &[]).expect_code(0);
+    let hand_edit = format!(r#"{{"data":{{"password":"{}"}}}}"#, base64("hand-Edit7"));
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "patch",
+            "secret",
+            "creds",
+            "--type=merge",
+            "-p",
+            &hand_edit,
+        ],
+        None,
+    );
+    let run = apply_as("shop", &ns.name, &secret("second-S3cret"), &[]);
+    run.expect_code(0);
+    assert_eq!(
+        password(),
+        base64("second-S3cret"),
+        "the hand edit was taken back"
+    );
+
+    let theirs = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: {}}}\ndata: {{password: {}}}\n",
+        ns.name,
+        base64("their-S3cret")
+    );
+    kubectl_ok(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=other-tool",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        Some(&theirs),
+    );
+    let refused = apply_as("shop", &ns.name, &secret("third-S3cret"), &[]);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("other-tool") && refused.stderr.contains(".data.password"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(password(), base64("their-S3cret"));
+    for run in [&run, &refused] {
+        for value in [
+            "first-S3cret",
+            "second-S3cret",
+            "third-S3cret",
+            "their-S3cret",
+            "hand-Edit7",
+        ] {
+            for shown in [value.to_owned(), base64(value)] {
+                assert!(
+                    !run.stdout.contains(&shown) && !run.stderr.contains(&shown),
+                    "{value} leaked"
+                );
+            }
+        }
+    }
+}
+
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
 #[test]
 fn dry_run_persists_nothing() {
     let ns = TestNamespace::new("apply-dry");

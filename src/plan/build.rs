@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::conflict::Conflict;
 use super::defaults::fill_native_defaults;
-use super::normalize::{matching_rules, normalize, respect_ignored};
+use super::normalize::{matching_rules, normalize, respect_ignored, strip_server_metadata};
 use super::prune::plan_deletes;
 use super::shortcut::apply_is_noop;
 use super::textdiff::unified;
@@ -326,18 +326,6 @@ fn resolve(
     }
 }
 
-/// Metadata the server sets on one incarnation of an object in one cluster. Manifests exported
-/// with `kubectl get -o yaml` carry them; sent back, a stale resourceVersion fails every apply
-/// after the first ("the object has been modified"), so they are never sent.
-const SERVER_OWNED_METADATA: [&str; 6] = [
-    "resourceVersion",
-    "uid",
-    "selfLink",
-    "creationTimestamp",
-    "generation",
-    "managedFields",
-];
-
 /// One warning for all manifests that pin a resourceVersion or uid (creationTimestamp: null,
 /// which `kubectl create --dry-run -o yaml` writes, is common and not worth one).
 fn warn_about_pinned_incarnations<'a>(pinned: impl Iterator<Item = &'a Manifest>) {
@@ -351,7 +339,8 @@ fn warn_about_pinned_incarnations<'a>(pinned: impl Iterator<Item = &'a Manifest>
 }
 
 /// The object to send: namespace decided by scope, native defaults filled in, the server's
-/// own metadata left out.
+/// own metadata left out (manifests exported with `kubectl get -o yaml` carry it; a stale
+/// resourceVersion sent back fails every apply after the first).
 fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> Prepared {
     let mut desired = manifest.object.clone();
     let namespace = if info.namespaced {
@@ -370,11 +359,7 @@ fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> 
         None
     };
     fill_native_defaults(&info.resource.group, &info.resource.kind, &mut desired);
-    if let Some(Value::Object(metadata)) = desired.get_mut("metadata") {
-        for key in SERVER_OWNED_METADATA {
-            metadata.remove(key);
-        }
-    }
+    strip_server_metadata(&mut desired);
     Prepared {
         name: manifest.name().unwrap_or_default().to_owned(),
         info,
@@ -554,17 +539,27 @@ fn explain_unquoted_strings(failures: &mut [String]) {
     {
         let mut plain = String::with_capacity(failure.len());
         let mut rest = failure.as_str();
+        let mut scalars = 0;
         while let Some(at) = rest.find(GO_VALUE) {
             plain.push_str(&rest[..at]);
             let value = &rest[at + GO_VALUE.len()..];
             let end = value.find('}').unwrap_or(value.len());
+            // A map or a list (`map[string]interface {}{…}`) is left in the server's words.
+            if value[..end].contains('{') {
+                plain.push_str(GO_VALUE);
+                rest = value;
+                continue;
+            }
             plain.push_str(&value[..end]);
+            scalars += 1;
             rest = value.get(end + 1..).unwrap_or("");
         }
         plain.push_str(rest);
-        plain.push_str(
-            "\n    (YAML reads unquoted 8080, 1.0, true, yes and on as numbers and booleans: quote the value, e.g. \"8080\")",
-        );
+        if scalars > 0 {
+            plain.push_str(
+                "\n    (YAML reads unquoted 8080, 1.0, true, yes and on as numbers and booleans: quote the value, e.g. \"8080\")",
+            );
+        }
         *failure = plain;
     }
 }
@@ -698,7 +693,7 @@ async fn plan_one(
             Ok(predicted) => predicted,
             Err(ClusterError::Api {
                 code: 409, message, ..
-            }) => {
+            }) if super::conflict::is_field_conflict(&message) => {
                 let found = Conflict::from_message(&message, live.as_ref());
                 note = Some(found.note());
                 conflict = Some(found);
@@ -743,4 +738,22 @@ async fn plan_one(
         note,
         conflict,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_values_become_plain_and_maps_stay_as_the_server_said() {
+        let mut failures = vec![
+            "x: errors:\n  .data.port: expected string, got &value.valueUnstructured{Value:8080}".to_owned(),
+            "y: .data.nested: expected string, got &value.valueUnstructured{Value:map[string]interface {}{\"a\":\"b\"}}".to_owned(),
+        ];
+        explain_unquoted_strings(&mut failures);
+        assert!(failures[0].contains(".data.port: expected string, got 8080\n"));
+        assert!(failures[0].contains("quote the value"));
+        assert!(failures[1].contains("valueUnstructured{Value:map[string]"));
+        assert!(!failures[1].contains("quote the value"));
+    }
 }
