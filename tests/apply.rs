@@ -630,6 +630,42 @@ fn base64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
+/// A Deployment's selector and a Job's template cannot change in place: the run stops before
+/// any write, naming the field and what to do, without the server's dump of the old value.
+#[test]
+fn immutable_field_changes_name_the_field_and_what_to_do() {
+    let ns = TestNamespace::new("apply-immutable");
+    let job = |tag: &str| {
+        format!(
+            "---\napiVersion: batch/v1\nkind: Job\nmetadata: {{name: migrate, namespace: {}}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: m, image: \"busybox:{tag}\", command: [\"true\"]}}]\n",
+            ns.name
+        )
+    };
+    apply_as("shop", &ns.name, &(app(&ns.name) + &job("1.36")), &[]).expect_code(0);
+    let changed = app(&ns.name)
+        .replace("LOG_LEVEL: info", "LOG_LEVEL: warn")
+        .replace("{app: api}", "{app: api-v2}")
+        + &job("1.37");
+    let run = apply_as("shop", &ns.name, &changed, &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("Deployment")
+            && run.stderr.contains("spec.selector cannot change in place")
+            && run.stderr.contains("delete the object")
+            && run.stderr.contains("spec.template cannot change in place")
+            && run.stderr.contains("new name")
+            && !run.stderr.contains("PodTemplateSpec{")
+            && !run.stderr.contains("LabelSelector{"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        get_json(&["-n", &ns.name, "configmap", "settings"])["data"]["LOG_LEVEL"],
+        "info",
+        "written although the run was refused"
+    );
+}
+
 #[test]
 fn dry_run_persists_nothing() {
     let ns = TestNamespace::new("apply-dry");

@@ -289,7 +289,8 @@ async fn write_group(
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let result = write_one(&cluster, &change, force).await;
-            (index, result.map_err(explain_write_error))
+            let kind = &change.resource.resource.kind;
+            (index, result.map_err(|e| explain_write_error(kind, e)))
         });
     }
     let mut failed = Vec::new();
@@ -389,16 +390,18 @@ fn past_tense(action: Action) -> &'static str {
 }
 
 /// Conflicts and immutable fields, said so that the user knows what to do.
-fn explain_write_error(error: ClusterError) -> String {
+fn explain_write_error(kind: &str, error: ClusterError) -> String {
     match &error {
         ClusterError::Api { code: 409, operation, message, .. } => format!(
             "{}: {message}; another field manager owns these fields: run with --force-conflicts to take them, or stop the other manager",
             operation.object
         ),
-        ClusterError::Api { code: 422, operation, message, .. } if message.contains("immutable") => format!(
-            "{}: {message}; this field cannot change in place: revert it in Git, or delete the object so that the next apply recreates it",
-            operation.object
-        ),
+        ClusterError::Api { code: 422, operation, message, .. } => {
+            match crate::plan::immutable::explain(kind, message) {
+                Some(said) => format!("{}: {said}", operation.object),
+                None => error.to_string(),
+            }
+        }
         _ => error.to_string(),
     }
 }

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::conflict::Conflict;
 use super::defaults::fill_native_defaults;
+use super::immutable;
 use super::normalize::{matching_rules, normalize, respect_ignored, strip_server_metadata};
 use super::prune::plan_deletes;
 use super::shortcut::apply_is_noop;
@@ -441,6 +442,7 @@ async fn plan_objects(
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let label = item.label();
+            let kind = item.info.resource.kind.clone();
             let result = plan_one(
                 &cluster,
                 item,
@@ -450,13 +452,13 @@ async fn plan_objects(
                 shortcut.as_deref(),
             )
             .await;
-            (index, result, label)
+            (index, result, label, kind)
         });
     }
     let mut changes: Vec<Option<Change>> = vec![None; count];
     let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (index, result, label) =
+        let (index, result, label, kind) =
             joined.map_err(|e| ClusterError::Config(format!("planning stopped: {e}")))?;
         match result {
             Ok(change) => changes[index] = Some(change),
@@ -473,6 +475,18 @@ async fn plan_objects(
             Err(e @ (ClusterError::Unreachable { .. } | ClusterError::Unauthorized { .. })) => {
                 return Err(e.into())
             }
+            // The server quotes the whole old value of an immutable field; say the field and
+            // what to do instead.
+            Err(ClusterError::Api {
+                code: 422,
+                ref message,
+                ref operation,
+                ..
+            }) if immutable::explain(&kind, message).is_some() => failures.push(format!(
+                "{label}: {}: {}",
+                operation.object,
+                immutable::explain(&kind, message).unwrap_or_default()
+            )),
             Err(e) => failures.push(format!("{label}: {e}")),
         }
     }

@@ -6,6 +6,7 @@
 mod build;
 pub mod conflict;
 pub mod defaults;
+pub mod immutable;
 pub mod normalize;
 pub mod prune;
 pub mod shortcut;
