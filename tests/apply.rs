@@ -666,6 +666,26 @@ fn immutable_field_changes_name_the_field_and_what_to_do() {
     );
 }
 
+/// Charts often render `clusterIP: ""` ("allocate one"). Sent again over the allocated
+/// address, server-side apply would unset it, and the server refused every later apply.
+#[test]
+fn a_service_with_an_empty_cluster_ip_applies_again_and_again() {
+    let ns = TestNamespace::new("apply-cluster-ip");
+    let service = |version: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: {}, labels: {{v: \"{version}\"}}}}\nspec:\n  clusterIP: \"\"\n  selector: {{app: web}}\n  ports: [{{port: 80, targetPort: 8080}}]\n",
+            ns.name
+        )
+    };
+    apply_as("shop", &ns.name, &service("1"), &[]).expect_code(0);
+    let allocated = get_json(&["-n", &ns.name, "service", "web"])["spec"]["clusterIP"].clone();
+    assert!(allocated.as_str().is_some_and(|ip| !ip.is_empty()));
+    apply_as("shop", &ns.name, &service("2"), &[]).expect_code(0);
+    let live = get_json(&["-n", &ns.name, "service", "web"]);
+    assert_eq!(live["metadata"]["labels"]["v"], "2");
+    assert_eq!(live["spec"]["clusterIP"], allocated);
+}
+
 #[test]
 fn dry_run_persists_nothing() {
     let ns = TestNamespace::new("apply-dry");

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::conflict::Conflict;
-use super::defaults::fill_native_defaults;
+use super::defaults::{fill_native_defaults, keep_allocated};
 use super::immutable;
 use super::normalize::{matching_rules, normalize, respect_ignored, strip_server_metadata};
 use super::prune::plan_deletes;
@@ -658,8 +658,12 @@ async fn plan_one(
         (None, None) => objects::get(cluster, &item.info, ns, &item.name).await?,
     };
     let rules = matching_rules(ignore, &item.desired);
-    if let (Some(live), false) = (&live, rules.is_empty()) {
-        respect_ignored(&mut item.desired, live, &rules);
+    if let Some(live) = &live {
+        let resource = &item.info.resource;
+        keep_allocated(&resource.group, &resource.kind, &mut item.desired, live);
+        if !rules.is_empty() {
+            respect_ignored(&mut item.desired, live, &rules);
+        }
     }
     let noop = shortcut.is_some()
         && live

@@ -20,6 +20,31 @@ fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
     }
 }
 
+/// A Service's `clusterIP: ""` (many charts render `clusterIP: {{ .Values.service.clusterIP }}`)
+/// means "allocate one". Applied again over the allocated address, server-side apply would
+/// unset it, and the server refuses every apply after the first ("primary clusterIP can not be
+/// unset"); client-side kubectl and Helm never send it again. So an empty `clusterIP` or
+/// `clusterIPs` in Git takes the live, allocated value: no change, and gitops keeps owning it.
+pub fn keep_allocated(group: &str, kind: &str, desired: &mut Value, live: &Value) {
+    if (group, kind) != ("", "Service") {
+        return;
+    }
+    let empty = |value: Option<&Value>| match value {
+        Some(Value::String(text)) => text.is_empty(),
+        Some(Value::Array(items)) => items.iter().all(|i| i.as_str() == Some("")),
+        _ => false,
+    };
+    for field in ["clusterIP", "clusterIPs"] {
+        let pointer = format!("/spec/{field}");
+        let allocated = live.pointer(&pointer).filter(|v| !empty(Some(v)));
+        if let (true, Some(allocated)) = (empty(desired.pointer(&pointer)), allocated) {
+            if let Some(slot) = desired.pointer_mut(&pointer) {
+                *slot = allocated.clone();
+            }
+        }
+    }
+}
+
 /// Fills in `protocol: TCP` where a list key needs it.
 pub fn fill_native_defaults(group: &str, kind: &str, object: &mut Value) {
     if let Some(pointer) = pod_spec_pointer(group, kind) {
@@ -59,6 +84,24 @@ fn insert_if_missing(map: &mut Map<String, Value>, key: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_cluster_ip_keeps_the_allocated_one() {
+        let live =
+            serde_json::json!({"spec": {"clusterIP": "10.0.0.7", "clusterIPs": ["10.0.0.7"]}});
+        let mut desired = serde_json::json!({"spec": {"clusterIP": "", "clusterIPs": []}});
+        keep_allocated("", "Service", &mut desired, &live);
+        assert_eq!(desired, live);
+        let mut headless = serde_json::json!({"spec": {"clusterIP": "None"}});
+        keep_allocated("", "Service", &mut headless, &live);
+        assert_eq!(
+            headless["spec"]["clusterIP"], "None",
+            "a set value stays Git's"
+        );
+        let mut other = serde_json::json!({"spec": {"clusterIP": ""}});
+        keep_allocated("example.com", "Service", &mut other, &live);
+        assert_eq!(other["spec"]["clusterIP"], "");
+    }
     use serde_json::json;
 
     #[test]
