@@ -641,11 +641,24 @@ fn immutable_field_changes_name_the_field_and_what_to_do() {
             ns.name
         )
     };
-    apply_as("shop", &ns.name, &(app(&ns.name) + &job("1.36")), &[]).expect_code(0);
+    let stateful = |size: &str| {
+        format!(
+            "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: db, namespace: {}}}\nspec:\n  serviceName: db\n  replicas: 0\n  selector: {{matchLabels: {{app: db}}}}\n  template:\n    metadata: {{labels: {{app: db}}}}\n    spec:\n      containers: [{{name: db, image: postgres}}]\n  volumeClaimTemplates:\n  - metadata: {{name: data}}\n    spec:\n      accessModes: [ReadWriteOnce]\n      resources: {{requests: {{storage: {size}}}}}\n",
+            ns.name
+        )
+    };
+    apply_as(
+        "shop",
+        &ns.name,
+        &(app(&ns.name) + &job("1.36") + &stateful("1Gi")),
+        &[],
+    )
+    .expect_code(0);
     let changed = app(&ns.name)
         .replace("LOG_LEVEL: info", "LOG_LEVEL: warn")
         .replace("{app: api}", "{app: api-v2}")
-        + &job("1.37");
+        + &job("1.37")
+        + &stateful("2Gi");
     let run = apply_as("shop", &ns.name, &changed, &[]);
     run.expect_code(1);
     assert!(
@@ -654,6 +667,7 @@ fn immutable_field_changes_name_the_field_and_what_to_do() {
             && run.stderr.contains("delete the object")
             && run.stderr.contains("spec.template cannot change in place")
             && run.stderr.contains("new name")
+            && run.stderr.contains("--cascade=orphan")
             && !run.stderr.contains("PodTemplateSpec{")
             && !run.stderr.contains("LabelSelector{"),
         "{}",

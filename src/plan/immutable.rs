@@ -27,6 +27,18 @@ pub fn immutable_fields(message: &str) -> Vec<String> {
 
 /// What to say instead of the server's message, when it is about immutable fields.
 pub fn explain(kind: &str, message: &str) -> Option<String> {
+    // A StatefulSet lets only some of its spec change (volumeClaimTemplates, selector and
+    // serviceName do not); the usual way out keeps the pods and their volumes.
+    if message.contains("updates to statefulset spec for fields other than") {
+        return Some(format!(
+            "{}; to change the others, delete the StatefulSet but not its pods (kubectl delete statefulset NAME --cascade=orphan) and apply again: the new one adopts the pods, and the volumes stay",
+            message
+                .split("is invalid: ")
+                .nth(1)
+                .unwrap_or(message)
+                .trim()
+        ));
+    }
     let fields = immutable_fields(message);
     if fields.is_empty() {
         return None;
@@ -62,5 +74,12 @@ mod tests {
             "{said}"
         );
         assert!(explain("Job", job).unwrap().contains("new name"));
+        let sts = r#"StatefulSet.apps "db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'template', and 'updateStrategy' are forbidden"#;
+        let said = explain("StatefulSet", sts).unwrap();
+        assert!(
+            said.starts_with("spec: Forbidden: updates to statefulset spec")
+                && said.contains("--cascade=orphan"),
+            "{said}"
+        );
     }
 }
