@@ -154,6 +154,21 @@ fn app(ns: &str) -> String {
     APP.replace("NS", ns)
 }
 
+/// Applies `manifest` server-side as another declarative owner, `other-tool`.
+fn apply_as_other_tool(manifest: &str) {
+    kubectl_ok(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=other-tool",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        Some(manifest),
+    );
+}
+
 fn repo_with(content: &str) -> tempfile::TempDir {
     temp_tree(&[("app.yaml", content)])
 }
@@ -485,17 +500,7 @@ fn conflicts_name_the_other_manager_and_can_be_forced() {
     apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);
     // Another tool applies the same field server-side.
     let theirs = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {}}}\ndata: {{LOG_LEVEL: trace}}\n", ns.name);
-    kubectl_ok(
-        &[
-            "apply",
-            "--server-side",
-            "--field-manager=other-tool",
-            "--force-conflicts",
-            "-f",
-            "-",
-        ],
-        Some(&theirs),
-    );
+    apply_as_other_tool(&theirs);
     // Two changes in the same group: the one without a conflict must not be written either.
     let changed = app(&ns.name)
         .replace("LOG_LEVEL: info", "LOG_LEVEL: warn")
@@ -588,17 +593,7 @@ fn secret_conflicts_name_managers_and_fields_never_values() {
         ns.name,
         base64("their-S3cret")
     );
-    kubectl_ok(
-        &[
-            "apply",
-            "--server-side",
-            "--field-manager=other-tool",
-            "--force-conflicts",
-            "-f",
-            "-",
-        ],
-        Some(&theirs),
-    );
+    apply_as_other_tool(&theirs);
     let refused = apply_as("shop", &ns.name, &secret("third-S3cret"), &[]);
     refused.expect_code(1);
     assert!(
