@@ -231,7 +231,13 @@ fn github_steps_plan_comment_once_apply_and_detect_drift() {
     apply.expect_code(0);
     assert_no_secret(&apply, &secrets);
     assert!(read(&outputs).contains("exit-code=0"));
-    assert!(read(&summary).contains("applied and healthy (web)"));
+    let text = read(&summary);
+    assert!(text.contains("applied and healthy (web)"), "{text}");
+    assert!(
+        text.contains("| KIND | NAMESPACE | NAME | HEALTH |")
+            && text.contains(&format!("| ConfigMap | {ns} | settings | Healthy |")),
+        "the job summary shows what is deployed:\n{text}"
+    );
     assert_eq!(
         kubectl_ok(
             &[

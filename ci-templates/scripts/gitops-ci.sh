@@ -178,6 +178,13 @@ case $mode in
             3) echo "### gitops apply: applied, but not healthy in time${GITOPS_TARGET:+ ($GITOPS_TARGET)}" | summary ;;
             *) echo "### gitops apply failed (exit $code)${GITOPS_TARGET:+ ($GITOPS_TARGET)}" | summary ;;
         esac
+        # What is deployed now, member by member with its health (targets of gitops.yaml only:
+        # a PATH given in GITOPS_ARGS has no target name to look up).
+        if [[ -z ${GITOPS_ARGS:-} || -n ${GITOPS_TARGET:-} ]]; then
+            status_args=()
+            [[ -n ${GITOPS_TARGET:-} ]] && status_args+=(--target "$GITOPS_TARGET")
+            { echo; "$gitops" status -o markdown "${status_args[@]}" 2>/dev/null || true; } | summary
+        fi
         exit "$code"
         ;;
     targets)
