@@ -525,6 +525,7 @@ fn conflicts_name_the_other_manager_and_can_be_forced() {
         run.expect_code(1);
         assert!(
             run.stderr.contains("other-tool")
+                && run.stderr.contains("app.yaml:1 (document 1)")
                 && run.stderr.contains(".data.LOG_LEVEL")
                 && run.stderr.contains("nothing was written")
                 && run.stderr.contains("--force-conflicts"),

@@ -178,7 +178,10 @@ pub fn refuse_before_writing(plan: &Plan, options: &ApplyOptions) -> Result<(), 
         .filter(|c| c.action != Action::Unchanged)
         .filter_map(|c| {
             let conflict = c.conflict.as_ref().filter(|c| !c.imperative_only)?;
-            Some(format!("{}: {}", c.describe(), conflict.fields()))
+            Some(match &c.origin {
+                Some(origin) => format!("{origin}: {}: {}", c.describe(), conflict.fields()),
+                None => format!("{}: {}", c.describe(), conflict.fields()),
+            })
         })
         .collect();
     if conflicts.is_empty() {
