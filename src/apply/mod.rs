@@ -399,13 +399,8 @@ fn explain_write_error(kind: &str, error: ClusterError) -> String {
             "{}: {message}; another field manager owns these fields: run with --force-conflicts to take them, or stop the other manager",
             operation.object
         ),
-        ClusterError::Api { code: 422, operation, message, .. } => {
-            match crate::plan::immutable::explain(kind, message) {
-                Some(said) => format!("{}: {said}", operation.object),
-                None => error.to_string(),
-            }
-        }
-        _ => error.to_string(),
+        _ => crate::plan::immutable::explain_error(kind, &error)
+            .unwrap_or_else(|| error.to_string()),
     }
 }
 

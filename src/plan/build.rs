@@ -477,17 +477,10 @@ async fn plan_objects(
             }
             // The server quotes the whole old value of an immutable field; say the field and
             // what to do instead.
-            Err(ClusterError::Api {
-                code: 422,
-                ref message,
-                ref operation,
-                ..
-            }) if immutable::explain(&kind, message).is_some() => failures.push(format!(
-                "{label}: {}: {}",
-                operation.object,
-                immutable::explain(&kind, message).unwrap_or_default()
-            )),
-            Err(e) => failures.push(format!("{label}: {e}")),
+            Err(e) => failures.push(match immutable::explain_error(&kind, &e) {
+                Some(said) => format!("{label}: {said}"),
+                None => format!("{label}: {e}"),
+            }),
         }
     }
     if !failures.is_empty() {

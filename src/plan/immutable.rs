@@ -25,6 +25,20 @@ pub fn immutable_fields(message: &str) -> Vec<String> {
     fields
 }
 
+/// A dry-run's or write's error said for people when it is about immutable fields:
+/// `apps/v1 Deployment shop/api: spec.selector cannot change in place …`.
+pub fn explain_error(kind: &str, error: &crate::cluster::ClusterError) -> Option<String> {
+    match error {
+        crate::cluster::ClusterError::Api {
+            code: 422,
+            message,
+            operation,
+            ..
+        } => explain(kind, message).map(|said| format!("{}: {said}", operation.object)),
+        _ => None,
+    }
+}
+
 /// What to say instead of the server's message, when it is about immutable fields.
 pub fn explain(kind: &str, message: &str) -> Option<String> {
     // A StatefulSet lets only some of its spec change (volumeClaimTemplates, selector and
