@@ -63,12 +63,10 @@ fn type_first(object: Value) -> Value {
 /// taken them over).
 pub fn normalize(object: &Value, rules: &[&IgnoreRule], owners: Option<&Value>) -> Value {
     let mut object = type_first(object.clone());
+    strip_server_metadata(&mut object);
     if let Value::Object(map) = &mut object {
         map.remove("status");
         if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
-            for key in SERVER_METADATA {
-                metadata.remove(key);
-            }
             if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
                 annotations.remove(LAST_APPLIED);
                 if annotations.is_empty() {
