@@ -76,7 +76,7 @@ pub fn is_field_conflict(message: &str) -> bool {
 }
 
 /// The managers a conflict message names: `conflict with "kubectl-edit" using apps/v1: …`.
-pub fn managers_named(message: &str) -> Vec<String> {
+fn managers_named(message: &str) -> Vec<String> {
     let mut managers: Vec<String> = message
         .split("with \"")
         .skip(1)

@@ -29,15 +29,15 @@ pub fn keep_allocated(group: &str, kind: &str, desired: &mut Value, live: &Value
     if (group, kind) != ("", "Service") {
         return;
     }
-    let empty = |value: Option<&Value>| match value {
-        Some(Value::String(text)) => text.is_empty(),
-        Some(Value::Array(items)) => items.iter().all(|i| i.as_str() == Some("")),
+    let empty = |value: &Value| match value {
+        Value::String(text) => text.is_empty(),
+        Value::Array(items) => items.iter().all(|i| i.as_str() == Some("")),
         _ => false,
     };
     for field in ["clusterIP", "clusterIPs"] {
         let pointer = format!("/spec/{field}");
-        let allocated = live.pointer(&pointer).filter(|v| !empty(Some(v)));
-        if let (true, Some(allocated)) = (empty(desired.pointer(&pointer)), allocated) {
+        let allocated = live.pointer(&pointer).filter(|v| !empty(v));
+        if let (true, Some(allocated)) = (desired.pointer(&pointer).is_some_and(empty), allocated) {
             if let Some(slot) = desired.pointer_mut(&pointer) {
                 *slot = allocated.clone();
             }
