@@ -19,15 +19,7 @@ impl Plugin {
         let Ok(config) = super::kubeconfig::read(kubeconfig) else {
             return Plugin::default();
         };
-        let context_name = context
-            .map(str::to_owned)
-            .or_else(|| config.current_context.clone());
-        let user = config
-            .contexts
-            .iter()
-            .find(|c| Some(&c.name) == context_name.as_ref())
-            .and_then(|c| c.context.as_ref())
-            .and_then(|c| c.user.clone());
+        let user = super::kubeconfig::chosen_context(&config, context).and_then(|c| c.user.clone());
         let exec = config
             .auth_infos
             .iter()

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kube::config::{Kubeconfig, KubeconfigError};
+use kube::config::{Context, Kubeconfig, KubeconfigError};
 
 /// The kubeconfig as kubectl reads it: `--kubeconfig`, else the files `KUBECONFIG` lists,
 /// merged in order, else `~/.kube/config`.
@@ -46,15 +46,16 @@ pub fn context_namespace(kubeconfig: Option<&Path>, context: Option<&str>) -> Op
             return None;
         }
     };
-    let name = context
-        .map(str::to_owned)
-        .or_else(|| config.current_context.clone())?;
+    chosen_context(&config, context)?.namespace.clone()
+}
+
+/// The context `--context` names, else the kubeconfig's current one.
+pub fn chosen_context<'a>(config: &'a Kubeconfig, context: Option<&str>) -> Option<&'a Context> {
+    let name = context.or(config.current_context.as_deref())?;
     config
         .contexts
         .iter()
         .find(|c| c.name == name)?
         .context
-        .as_ref()?
-        .namespace
-        .clone()
+        .as_ref()
 }
