@@ -154,7 +154,7 @@ pub struct ApplyFlags {
     #[arg(long)]
     pub no_wait: bool,
     /// How long to wait for health, e.g. 90s or 5m (default: the target's timeout, else 5m)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::clock::parse_duration)]
     pub timeout: Option<std::time::Duration>,
     /// Server dry-run of the whole apply: print the plan, persist nothing
     #[arg(long)]
@@ -181,10 +181,6 @@ pub fn prune_choice(prune: bool, no_prune: bool) -> Option<bool> {
     } else {
         prune.then_some(true)
     }
-}
-
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    crate::config::parse_duration(text)
 }
 
 #[derive(Debug, Args)]

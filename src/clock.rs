@@ -1,4 +1,6 @@
-//! Wall-clock time for records (history entries, leases), without a date crate.
+//! Time: stamps for records (history entries) and durations as people write them.
+
+use std::time::Duration;
 
 /// Seconds since the Unix epoch.
 pub fn epoch_seconds() -> u64 {
@@ -8,43 +10,80 @@ pub fn epoch_seconds() -> u64 {
         .unwrap_or(0)
 }
 
-/// A Kubernetes MicroTime (`2026-11-24T17:03:10.000000Z`).
-pub fn now_micro() -> String {
-    now_rfc3339().replace('Z', ".000000Z")
-}
-
-/// Current UTC time as RFC 3339 (seconds), without a date crate.
+/// Current UTC time as RFC 3339, to the second (`2026-11-24T17:03:10Z`).
 pub fn now_rfc3339() -> String {
     rfc3339(epoch_seconds() as i64)
 }
 
-/// Seconds since the Unix epoch as RFC 3339 in UTC.
+/// Seconds since the Unix epoch as RFC 3339 in UTC, to the second.
 pub fn rfc3339(seconds: i64) -> String {
-    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    jiff::Timestamp::from_second(seconds)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Durations as written in flags and gitops.yaml: `90s`, `5m`, `1h30m`, `500ms`; at most a week.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration (use e.g. 90s, 5m, 1h30m; at most 168h)");
+    const WEEK_MS: u64 = 7 * 24 * 3_600_000;
+    let mut total_ms: u64 = 0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let ms_per_unit: u64 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => return Err(bad()),
+        };
+        total_ms = number
+            .checked_mul(ms_per_unit)
+            .and_then(|ms| total_ms.checked_add(ms))
+            .filter(|ms| *ms <= WEEK_MS)
+            .ok_or_else(bad)?;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_millis(total_ms))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn formats_utc() {
-        let text = super::now_rfc3339();
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_539_790), "2026-11-24T17:03:10Z");
+        let text = now_rfc3339();
         assert_eq!(text.len(), "2026-11-24T17:03:10Z".len(), "{text}");
-        assert!(text.ends_with('Z') && text.as_bytes()[10] == b'T');
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        for bad in [
+            "",
+            "5",
+            "m",
+            "5x",
+            "1.5m",
+            "-1s",
+            "99999999999999999h",
+            "169h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

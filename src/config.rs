@@ -1,12 +1,8 @@
 //! gitops.yaml: the targets of a repository and the differences to ignore (SPEC.md).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
-
-/// Name of the file looked up at the repository root.
-pub const FILE_NAME: &str = "gitops.yaml";
 
 /// The parsed file. Unknown keys are errors (with their line), so typos never pass silently.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -130,7 +126,7 @@ fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
     let mut seen = std::collections::HashSet::new();
     for target in &content.targets {
         let name = &target.name;
-        if let Some(why) = crate::render::validate::invalid_dns_label(name) {
+        if let Some(why) = crate::names::invalid_dns_label(name) {
             return Err(format!(
                 "target name {name:?} is invalid: it names the target's inventory, so it {why}"
             ));
@@ -145,7 +141,8 @@ fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
             ));
         }
         if let Some(timeout) = &target.timeout {
-            parse_duration(timeout).map_err(|e| format!("target {name:?}: timeout {e}"))?;
+            crate::clock::parse_duration(timeout)
+                .map_err(|e| format!("target {name:?}: timeout {e}"))?;
         }
         if let Some(helm) = &target.helm {
             helm_set_values(helm).map_err(|e| format!("target {name:?}: helm.set {e}"))?;
@@ -162,12 +159,12 @@ fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
         if rule
             .managed_fields_managers
             .iter()
-            .any(|m| m == crate::cluster::objects::FIELD_MANAGER)
+            .any(|m| m == crate::ownership::FIELD_MANAGER)
         {
             return Err(format!(
                 "ignoreDifferences for kind {}: managedFieldsManagers cannot name {:?}, gitops's own field manager: its fields would be removed from every object on the next apply",
                 rule.kind,
-                crate::cluster::objects::FIELD_MANAGER
+                crate::ownership::FIELD_MANAGER
             ));
         }
     }
@@ -196,61 +193,9 @@ fn scalar_text(value: &serde_yaml::Value) -> Option<String> {
     }
 }
 
-/// Durations as written in flags and gitops.yaml: `90s`, `5m`, `1h30m`, `500ms`; at most a week.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration (use e.g. 90s, 5m, 1h30m; at most 168h)");
-    const WEEK_MS: u64 = 7 * 24 * 3_600_000;
-    let mut total_ms: u64 = 0;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let ms_per_unit: u64 = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            _ => return Err(bad()),
-        };
-        total_ms = number
-            .checked_mul(ms_per_unit)
-            .and_then(|ms| total_ms.checked_add(ms))
-            .filter(|ms| *ms <= WEEK_MS)
-            .ok_or_else(bad)?;
-        rest = &rest[unit_len..];
-    }
-    Ok(Duration::from_millis(total_ms))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        for bad in [
-            "",
-            "5",
-            "m",
-            "5x",
-            "1.5m",
-            "-1s",
-            "99999999999999999h",
-            "169h",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn unknown_keys_are_named_with_their_line() {

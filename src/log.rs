@@ -86,3 +86,12 @@ pub fn warn(message: &str) {
 pub fn error(message: &str) {
     eprintln!("{} {message}", paint("31;1", "error:"));
 }
+
+/// One `  - item` line per item, for messages that list several things.
+pub fn bullets<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|item| format!("  - {item}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

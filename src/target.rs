@@ -8,23 +8,9 @@ use std::time::Duration;
 
 use crate::config::{self, Config, IgnoreRule};
 use crate::exit::UsageError;
-use crate::render::validate::invalid_dns_label;
+use crate::names::{invalid_dns_label, inventory_name};
+use crate::render::{HelmSettings, Source};
 use crate::source;
-
-/// Where a target's manifests are read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Path(PathBuf),
-    Stdin,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HelmSettings {
-    pub release_name: Option<String>,
-    /// Values files, relative to the chart directory (as in Argo CD).
-    pub values: Vec<String>,
-    pub set: Vec<(String, String)>,
-}
 
 /// One unit of rendering, planning and inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,14 +52,14 @@ pub fn config_file(explicit: Option<&Path>) -> PathBuf {
     }
     let cwd = source::base_dir();
     let Some(root) = source::repository_root(&cwd) else {
-        return cwd.join(config::FILE_NAME);
+        return cwd.join(crate::names::CONFIG_FILE_NAME);
     };
     let cwd = cwd.canonicalize().unwrap_or(cwd);
     cwd.ancestors()
         .take_while(|dir| dir.starts_with(&root))
-        .map(|dir| dir.join(config::FILE_NAME))
+        .map(|dir| dir.join(crate::names::CONFIG_FILE_NAME))
         .find(|file| file.is_file())
-        .unwrap_or_else(|| root.join(config::FILE_NAME))
+        .unwrap_or_else(|| root.join(crate::names::CONFIG_FILE_NAME))
 }
 
 /// Loads gitops.yaml when it exists (or fails when `--config` names a missing file).
@@ -164,7 +150,7 @@ pub fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Re
     let timeout = spec
         .timeout
         .as_deref()
-        .map(config::parse_duration)
+        .map(crate::clock::parse_duration)
         .transpose()
         .map_err(|e| anyhow::anyhow!("target {:?}: timeout {e}", spec.name))?;
     Ok(Target {
@@ -243,59 +229,9 @@ pub fn name_for_path(path: &Path) -> String {
     inventory_name(&text)
 }
 
-/// `apps/shop` → `apps-shop`. Text that is not already a valid name is lowercased, cleaned and
-/// given a short digest of the original, so that two directories never share a name by accident.
-pub fn inventory_name(relative: &str) -> String {
-    let dashed = relative.replace('/', "-");
-    if invalid_dns_label(&dashed).is_none() {
-        return dashed;
-    }
-    let cleaned: String = dashed
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let mut base = cleaned.trim_matches('-').to_owned();
-    base.truncate(54);
-    let base = base.trim_end_matches('-');
-    let digest = format!("{:08x}", fnv1a(relative.as_bytes()) as u32);
-    if base.is_empty() {
-        format!("t-{digest}")
-    } else {
-        format!("{base}-{digest}")
-    }
-}
-
-/// A stable 64-bit FNV-1a digest (std's hasher may change between Rust releases).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The ignoreDifferences rules that apply to every target of the run.
 pub fn ignore_rules(config: Option<&Config>) -> Vec<IgnoreRule> {
     config
         .map(|c| c.content.ignore_differences.clone())
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inventory_names_follow_the_rule_and_never_collide_by_accident() {
-        assert_eq!(inventory_name("apps/shop"), "apps-shop");
-        assert_eq!(inventory_name("apps/overlays/prod"), "apps-overlays-prod");
-        let a = inventory_name("apps/My_App");
-        let b = inventory_name("apps/my-app");
-        assert!(
-            a.starts_with("apps-my-app-") && a.len() == "apps-my-app-".len() + 8,
-            "{a}"
-        );
-        assert_ne!(a, b);
-        assert!(invalid_dns_label(&inventory_name(&"x/".repeat(80))).is_none());
-        assert!(invalid_dns_label(&inventory_name("_")).is_none());
-    }
 }

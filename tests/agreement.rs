@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 
 use common::cli::{temp_tree, Gitops};
 use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
-use gitops::inventory::{InventoryRef, PART_OF_LABEL};
+use gitops::inventory::InventoryRef;
+use gitops::ownership::PART_OF_LABEL;
 
 const BASE: &str = r#"apiVersion: v1
 kind: ConfigMap

@@ -1124,3 +1124,88 @@ fn history_records_the_commit_author_and_subject() {
     assert_eq!(entry["author"], "Alice Example", "{history:#}");
     assert_eq!(entry["subject"], "Deploy the shop", "{history:#}");
 }
+
+/// The test API server's address and CA certificate (PEM), as a pod would be given them.
+fn server_and_ca() -> ((String, u16), Vec<u8>) {
+    use base64::Engine;
+    let view: Value = serde_json::from_str(&kubectl_ok(
+        &["config", "view", "--raw", "--minify", "-o", "json"],
+        None,
+    ))
+    .unwrap();
+    let cluster = &view["clusters"][0]["cluster"];
+    let server = cluster["server"].as_str().unwrap();
+    let authority = server.trim_start_matches("https://").trim_end_matches('/');
+    let (host, port) = authority.rsplit_once(':').unwrap();
+    let ca = match cluster["certificate-authority-data"].as_str() {
+        Some(data) => base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap(),
+        None => std::fs::read(cluster["certificate-authority"].as_str().unwrap()).unwrap(),
+    };
+    ((host.to_owned(), port.parse().unwrap()), ca)
+}
+
+/// In a pod, with no kubeconfig, kube takes the service account's namespace; Helm, the plan, the
+/// lease and the inventory must all use that same namespace (gitops once rendered the chart for
+/// `default` and applied it to the service account's namespace).
+#[test]
+fn in_a_pod_every_stage_uses_the_service_accounts_namespace() {
+    let ns = TestNamespace::new("in-pod");
+    let binding = format!("{}-deployer", ns.name);
+    kubectl_ok(
+        &["-n", &ns.name, "create", "serviceaccount", "deployer"],
+        None,
+    );
+    kubectl_ok(
+        &[
+            "create",
+            "clusterrolebinding",
+            &binding,
+            "--clusterrole=cluster-admin",
+            &format!("--serviceaccount={}:deployer", ns.name),
+        ],
+        None,
+    );
+    let token = kubectl_ok(&["-n", &ns.name, "create", "token", "deployer"], None);
+    let (server, ca) = server_and_ca();
+    let pod = tempfile::tempdir().unwrap();
+    let account = pod.path().join("serviceaccount");
+    std::fs::create_dir(&account).unwrap();
+    std::fs::write(account.join("token"), token.trim()).unwrap();
+    std::fs::write(account.join("ca.crt"), ca).unwrap();
+    std::fs::write(account.join("namespace"), &ns.name).unwrap();
+    let chart = temp_tree(&[
+        ("Chart.yaml", "apiVersion: v2\nname: probe\nversion: 0.1.0\n"),
+        (
+            "templates/configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: rendered-for\ndata:\n  namespace: {{ .Release.Namespace | quote }}\n",
+        ),
+    ]);
+    let in_pod = |args: &[&str]| {
+        Gitops::in_pod(&account, (&server.0, server.1), pod.path(), args)
+            .current_dir(chart.path())
+            .run()
+    };
+
+    let run = in_pod(&["apply", ".", "--name", "in-pod"]);
+    kubectl(&["delete", "clusterrolebinding", &binding], None);
+    run.expect_code(0);
+    let rendered = get_json(&["-n", &ns.name, "configmap", "rendered-for"]);
+    assert_eq!(
+        rendered["data"]["namespace"], ns.name,
+        "Helm rendered for another namespace than the one the object was applied to"
+    );
+    let inventory = get_json(&["-n", &ns.name, "configmap", "gitops-in-pod"]);
+    assert!(
+        inventory["data"]["members"]
+            .as_str()
+            .unwrap()
+            .contains("rendered-for"),
+        "{inventory:#}"
+    );
+    assert!(
+        kubectl(&["-n", "default", "get", "configmap", "rendered-for"], None).code != 0,
+        "nothing goes to the default namespace"
+    );
+}

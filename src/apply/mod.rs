@@ -9,11 +9,7 @@ pub mod health;
 mod wait;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use crate::cluster::{objects, Cluster, ClusterError};
 use crate::inventory::{self, HistoryEntry, Inventory, Member};
@@ -33,13 +29,12 @@ pub struct ApplyOptions {
     pub timeout: Duration,
     pub force_conflicts: bool,
     pub allow_empty: bool,
-    pub concurrency: usize,
     /// Recorded in the history entry: who, from which CI job, and `apply` or `rollback`.
     pub user: Option<String>,
     pub job_url: Option<String>,
     pub operation: &'static str,
     /// Recorded in the inventory: where the target came from.
-    pub source: serde_json::Value,
+    pub source: crate::inventory::SourceRecord,
     /// The Git commit being applied (author and subject for the history), if any.
     pub revision: Option<crate::source::Revision>,
 }
@@ -56,14 +51,14 @@ pub enum Outcome {
 pub enum ApplyError {
     #[error("target {target} rendered no objects, but its inventory lists {members}: refusing to delete everything; pass --allow-empty if that is what you want")]
     EmptyRender { target: String, members: usize },
-    #[error("target {target}: {} write(s) failed:\n{}\napplied: {}\nnot applied: {}", failed.len(), crate::report::bullets(failed), summary(applied), summary(not_applied))]
+    #[error("target {target}: {} write(s) failed:\n{}\napplied: {}\nnot applied: {}", failed.len(), crate::log::bullets(failed), summary(applied), summary(not_applied))]
     Write {
         target: String,
         failed: Vec<String>,
         applied: Vec<String>,
         not_applied: Vec<String>,
     },
-    #[error("target {target}: nothing was written: {} object(s) have fields that another field manager applied:\n{}\nrun with --force-conflicts to take them, or stop the other manager", conflicts.len(), crate::report::bullets(conflicts))]
+    #[error("target {target}: nothing was written: {} object(s) have fields that another field manager applied:\n{}\nrun with --force-conflicts to take them, or stop the other manager", conflicts.len(), crate::log::bullets(conflicts))]
     Conflicts {
         target: String,
         conflicts: Vec<String>,
@@ -255,7 +250,7 @@ async fn run(
                 // Custom resources need their CRD established, waiting or not.
                 let crds: Vec<&Change> = changes.to_vec();
                 if let WaitOutcome::Unhealthy(why) =
-                    wait::until_healthy(cluster, &crds, deadline, options.concurrency).await?
+                    wait::until_healthy(cluster, &crds, deadline).await?
                 {
                     return Ok(Outcome::Unhealthy(why));
                 }
@@ -263,13 +258,13 @@ async fn run(
         }
         if options.wait {
             if let WaitOutcome::Unhealthy(why) =
-                wait::until_healthy(cluster, &wave_objects, deadline, options.concurrency).await?
+                wait::until_healthy(cluster, &wave_objects, deadline).await?
             {
                 return Ok(Outcome::Unhealthy(why));
             }
         }
     }
-    prune(cluster, plan, options).await?;
+    prune(cluster, plan).await?;
     for kept in &plan.kept {
         log::warn(&format!("not pruned: {kept}"));
     }
@@ -284,36 +279,30 @@ async fn write_group(
     options: &ApplyOptions,
     applied: &mut Vec<Member>,
 ) -> Result<(), ApplyError> {
-    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let mut tasks = JoinSet::new();
-    for (index, change) in writes.iter().enumerate() {
-        let (cluster, permits, change) = (cluster.clone(), permits.clone(), (*change).clone());
-        let force = options.force_conflicts;
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let result = write_one(&cluster, &change, force).await;
-            let kind = &change.resource.resource.kind;
-            (index, result.map_err(|e| explain_write_error(kind, e)))
-        });
-    }
-    let mut failed = Vec::new();
     let progress = Progress::new(writes.len(), "applying");
-    let mut written = 0;
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) =
-            joined.map_err(|e| ClusterError::Config(format!("apply stopped: {e}")))?;
-        match result {
-            Ok(_) => {
-                applied.push(writes[index].member());
-                written += 1;
-                let line = format!(
-                    "{} {}",
-                    past_tense(writes[index].action),
-                    writes[index].describe()
-                );
-                progress.set_done(written, &line);
-                progress.line(&line);
+    let written = std::cell::Cell::new(0);
+    let force = options.force_conflicts;
+    // Progress is told as each write lands, not when the whole group is done.
+    let results = cluster
+        .each(writes, |change| {
+            let (progress, written) = (&progress, &written);
+            async move {
+                let result = write_one(cluster, change, force).await;
+                if result.is_ok() {
+                    written.set(written.get() + 1);
+                    let line = format!("{} {}", past_tense(change.action), change.describe());
+                    progress.set_done(written.get(), &line);
+                    progress.line(&line);
+                }
+                let kind = &change.resource.resource.kind;
+                (change, result.map_err(|e| explain_write_error(kind, e)))
             }
+        })
+        .await;
+    let mut failed = Vec::new();
+    for (change, result) in results {
+        match result {
+            Ok(()) => applied.push(change.member()),
             Err(message) => failed.push(message),
         }
     }
@@ -358,13 +347,14 @@ async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<()
     };
     let result = apply(force).await;
     let message = match &result {
-        Err(ClusterError::Api {
-            code: 409, message, ..
-        }) if !force && crate::plan::conflict::is_field_conflict(message) => message.clone(),
-        _ => return result.map(|_| ()),
+        Err(e) if !force => e.field_conflict(),
+        _ => None,
+    };
+    let Some(message) = message else {
+        return result.map(|_| ());
     };
     let live = objects::get(cluster, &change.resource, ns, &change.name).await?;
-    let conflict = Conflict::from_message(&message, live.as_ref());
+    let conflict = Conflict::from_message(message, live.as_ref());
     if !conflict.imperative_only {
         return result.map(|_| ());
     }
@@ -405,7 +395,7 @@ fn explain_write_error(kind: &str, error: ClusterError) -> String {
 }
 
 /// Deletes in reverse apply order, each rank concurrently.
-async fn prune(cluster: &Cluster, plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError> {
+async fn prune(cluster: &Cluster, plan: &Plan) -> Result<(), ApplyError> {
     let mut groups: BTreeMap<std::cmp::Reverse<KindRank>, Vec<&Change>> = BTreeMap::new();
     for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
         groups
@@ -415,20 +405,13 @@ async fn prune(cluster: &Cluster, plan: &Plan, options: &ApplyOptions) -> Result
     }
     let mut failed = Vec::new();
     for changes in groups.values() {
-        let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for change in changes {
-            let (cluster, permits, change) = (cluster.clone(), permits.clone(), (*change).clone());
-            let inventory = plan.inventory_ref.clone();
-            tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let result = prune_one(&cluster, &change, &inventory).await;
+        let results = cluster
+            .each(changes, |change| async move {
+                let result = prune_one(cluster, change, &plan.inventory_ref).await;
                 (change.describe(), result)
-            });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            let (label, result) =
-                joined.map_err(|e| ClusterError::Config(format!("prune stopped: {e}")))?;
+            })
+            .await;
+        for (label, result) in results {
             match result {
                 Ok(Pruned::Deleted) => log::info(&format!("deleted {label}")),
                 Ok(Pruned::Gone) => log::verbose(&format!("{label}: already gone")),
@@ -562,7 +545,7 @@ fn next_inventory(
         } else {
             previous.revision.clone()
         },
-        source: options.source.clone(),
+        source: Some(options.source.clone()),
         history: previous.history.clone(),
     };
     inventory.record(HistoryEntry {

@@ -5,11 +5,7 @@
 //! on a terminal alike.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::health::{assess_applied, needs_polling, Health};
 use crate::cluster::{objects, Cluster, ClusterError};
@@ -30,13 +26,12 @@ pub async fn until_healthy(
     cluster: &Cluster,
     changes: &[&Change],
     deadline: Instant,
-    concurrency: usize,
 ) -> Result<WaitOutcome, ClusterError> {
     // Objects without a status need no GET: one request per ConfigMap would be wasted.
-    let mut pending: Vec<Change> = changes
+    let mut pending: Vec<&Change> = changes
         .iter()
+        .copied()
         .filter(|c| needs_polling(&c.resource.resource.group, &c.resource.resource.kind))
-        .map(|c| (*c).clone())
         .collect();
     let total = pending.len();
     let progress = Progress::new(total, "waiting for health");
@@ -44,7 +39,7 @@ pub async fn until_healthy(
     let mut last_reminder = Instant::now();
     let mut first_poll = true;
     loop {
-        let states = poll(cluster, &pending, concurrency).await?;
+        let states = poll(cluster, &pending).await?;
         let mut still = Vec::new();
         let mut failed = Vec::new();
         for (change, health) in pending.into_iter().zip(states) {
@@ -97,25 +92,17 @@ pub async fn until_healthy(
     }
 }
 
-async fn poll(
-    cluster: &Cluster,
-    pending: &[Change],
-    concurrency: usize,
-) -> Result<Vec<Health>, ClusterError> {
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut tasks = JoinSet::new();
-    for (index, change) in pending.iter().enumerate() {
-        let (cluster, permits, change) = (cluster.clone(), permits.clone(), change.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
+async fn poll(cluster: &Cluster, pending: &[&Change]) -> Result<Vec<Health>, ClusterError> {
+    cluster
+        .each(pending, |change| async move {
             let live = objects::get(
-                &cluster,
+                cluster,
                 &change.resource,
                 change.namespace.as_deref(),
                 &change.name,
             )
-            .await;
-            let health = live.map(|live| match live {
+            .await?;
+            Ok(match live {
                 Some(object) => assess_applied(
                     &change.resource.resource.group,
                     &change.resource.resource.kind,
@@ -123,15 +110,9 @@ async fn poll(
                     change.desired.as_ref(),
                 ),
                 None => Health::Progressing("not found".into()),
-            });
-            (index, health)
-        });
-    }
-    let mut states = vec![Health::Healthy; pending.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (index, health) =
-            joined.map_err(|e| ClusterError::Config(format!("waiting stopped: {e}")))?;
-        states[index] = health?;
-    }
-    Ok(states)
+            })
+        })
+        .await
+        .into_iter()
+        .collect()
 }

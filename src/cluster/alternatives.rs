@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::client::Cluster;
+use super::discovery::served_apis;
 
 /// (group, kind) → the apiVersions this cluster serves the kind under.
 pub type Served = BTreeMap<(String, String), Vec<String>>;
@@ -15,41 +16,21 @@ pub async fn served_elsewhere(
     cluster: &Cluster,
     wanted: &BTreeSet<(String, String)>,
 ) -> (Served, Option<String>) {
-    let client = &cluster.client;
-    let version = client.apiserver_version().await.ok().map(|v| v.git_version);
     let groups: BTreeSet<&str> = wanted.iter().map(|(g, _)| g.as_str()).collect();
-    let mut api_versions = Vec::new();
-    if groups.contains("") {
-        if let Ok(core) = client.list_core_api_versions().await {
-            api_versions.extend(core.versions);
-        }
-    }
-    if let Ok(list) = client.list_api_groups().await {
-        for group in list
-            .groups
-            .iter()
-            .filter(|g| groups.contains(g.name.as_str()))
-        {
-            api_versions.extend(group.versions.iter().map(|v| v.group_version.clone()));
-        }
-    }
+    let Ok(apis) = served_apis(cluster, Some(&groups)).await else {
+        return (Served::new(), None);
+    };
     let mut served = Served::new();
-    for api_version in api_versions {
-        let resources = if api_version.contains('/') {
-            client.list_api_group_resources(&api_version).await
-        } else {
-            client.list_core_api_resources(&api_version).await
-        };
-        let Ok(resources) = resources else { continue };
+    for (api_version, kinds) in apis.kinds() {
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-        for resource in resources.resources.iter().filter(|r| !r.name.contains('/')) {
-            let key = (group.to_owned(), resource.kind.clone());
+        for kind in kinds {
+            let key = (group.to_owned(), kind.to_owned());
             if wanted.contains(&key) {
-                served.entry(key).or_default().push(api_version.clone());
+                served.entry(key).or_default().push(api_version.to_owned());
             }
         }
     }
-    (served, version)
+    (served, Some(apis.version))
 }
 
 /// The hint for one unknown kind.

@@ -1,7 +1,7 @@
 //! Connecting: kubeconfig (`--kubeconfig`, `KUBECONFIG`, `~/.kube/config`), `--context`, or the
 //! in-cluster service account. TLS is rustls.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
@@ -16,81 +16,156 @@ pub struct Cluster {
     pub client: Client,
     /// The API server URL, for messages.
     pub server: String,
-    /// The context's namespace, else `default`.
-    pub default_namespace: String,
     /// How requests are retried, shared by every request of the run.
     pub retries: Arc<Retries>,
+    /// Most requests one batch ([`Cluster::each`]) keeps in flight (`--concurrency`).
+    pub concurrency: usize,
 }
 
-/// Builds a client. Nothing is sent to the server yet.
-pub async fn connect(
+/// Requests in flight at once unless `--concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+impl Cluster {
+    /// The same cluster, with at most `limit` requests in flight per batch.
+    pub fn with_concurrency(self, limit: usize) -> Self {
+        Cluster {
+            concurrency: limit.max(1),
+            ..self
+        }
+    }
+
+    /// Runs `work` on every item, at most `concurrency` at once, and gives the results in the
+    /// items' order. The one way the tool talks to the server concurrently: the futures may
+    /// borrow (nothing is cloned into tasks), and the limit lives here, not in every caller.
+    pub async fn each<I, T, F, Fut>(&self, items: I, mut work: F) -> Vec<T>
+    where
+        I: IntoIterator,
+        F: FnMut(I::Item) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        use futures::StreamExt;
+        let mut done: Vec<(usize, T)> = futures::stream::iter(items.into_iter().enumerate())
+            .map(|(index, item)| {
+                let answer = work(item);
+                async move { (index, answer.await) }
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        done.sort_unstable_by_key(|(index, _)| *index);
+        done.into_iter().map(|(_, answer)| answer).collect()
+    }
+}
+
+/// How to reach one target's cluster: the kubeconfig and context it names (or the in-cluster
+/// service account), loaded once per target without contacting the server. The client and the
+/// default namespace both come from this one value, so rendering, planning and the inventory
+/// agree on the namespace (in a pod, kube takes the service account's).
+pub struct Connection {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// The loaded configuration, or why it could not be loaded (said when connecting: a
+    /// render needs no cluster).
+    config: Result<Config, String>,
+}
+
+impl Connection {
+    /// Loads the configuration as kubectl finds it: `--kubeconfig`, else the files `KUBECONFIG`
+    /// lists, else `~/.kube/config`, else the in-cluster service account.
+    pub async fn load(kubeconfig: Option<&Path>, context: Option<&str>) -> Self {
+        Connection {
+            kubeconfig: kubeconfig.map(Path::to_path_buf),
+            context: context.map(str::to_owned),
+            config: load_config(kubeconfig, context).await,
+        }
+    }
+
+    /// The namespace the configuration gives to objects that name none: the context's, the
+    /// service account's in a pod, else `default`. None when no configuration could be loaded.
+    pub fn namespace(&self) -> Option<&str> {
+        match &self.config {
+            Ok(config) => Some(&config.default_namespace),
+            Err(why) => {
+                crate::log::verbose(&format!(
+                    "no cluster configuration read for the default namespace: {why}"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Builds a client. Nothing is sent to the server yet.
+    pub async fn connect(&self) -> Result<Cluster, ClusterError> {
+        let (kubeconfig, context) = (self.kubeconfig.as_deref(), self.context.as_deref());
+        let mut config = self.config.clone().map_err(ClusterError::Config)?;
+        let policy = RetryPolicy::from_env().map_err(ClusterError::Config)?;
+        // kube's own retry layer (429/503/504, up to 15 times, waits of up to 1000 s) would
+        // retry underneath ours, unbounded in time and unlogged: retries happen in `retry` only.
+        config.default_retry = false;
+        let server = without_credentials(&config.cluster_url.to_string());
+        let client = Client::try_from(config).map_err(|e| {
+            ClusterError::Config(
+                plugin_failure(&e, kubeconfig, context).unwrap_or_else(|| safe_message(&e)),
+            )
+        })?;
+        let server = server.trim_end_matches('/').to_owned();
+        // For a plugin that fails later, refreshing the token: errors then name it too.
+        super::exec_auth::remember(&server, kubeconfig, context);
+        Ok(Cluster {
+            client,
+            server,
+            retries: Arc::new(Retries::new(policy)),
+            concurrency: DEFAULT_CONCURRENCY,
+        })
+    }
+}
+
+/// A credential plugin's failure, described from the kubeconfig, never quoted.
+fn plugin_failure(
+    error: &(dyn std::error::Error + 'static),
     kubeconfig: Option<&Path>,
     context: Option<&str>,
-) -> Result<Cluster, ClusterError> {
+) -> Option<String> {
+    super::exec_auth::explain(error, || super::exec_auth::Plugin::of(kubeconfig, context))
+}
+
+/// The kube configuration, or a message that says what is wrong without quoting credentials.
+async fn load_config(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Config, String> {
     let options = KubeConfigOptions {
         context: context.map(str::to_owned),
         ..KubeConfigOptions::default()
     };
-    // A credential plugin's failure is described from the kubeconfig, never quoted.
-    let plugin_failure = |e: &(dyn std::error::Error + 'static)| {
-        super::exec_auth::explain(e, || super::exec_auth::Plugin::of(kubeconfig, context))
+    let said = |e: &(dyn std::error::Error + 'static)| {
+        plugin_failure(e, kubeconfig, context).unwrap_or_else(|| safe_message(e))
     };
     // KUBECONFIG may list files that do not exist: they are skipped, as kubectl does.
     let listed = kubeconfig
         .is_none()
         .then(super::kubeconfig::from_env_list)
         .flatten();
-    let config = match (kubeconfig, listed) {
+    match (kubeconfig, listed) {
         (None, Some(file)) => {
-            let file = file
-                .map_err(|e| ClusterError::Config(format!("KUBECONFIG: {}", safe_message(&e))))?;
+            let file = file.map_err(|e| format!("KUBECONFIG: {}", safe_message(&e)))?;
             Config::from_custom_kubeconfig(file, &options)
                 .await
-                .map_err(|e| {
-                    ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
-                })?
+                .map_err(|e| said(&e))
         }
         (Some(path), _) => {
-            let file = Kubeconfig::read_from(path).map_err(|e| {
-                ClusterError::Config(format!("{}: {}", path.display(), safe_message(&e)))
-            })?;
+            let file = Kubeconfig::read_from(path)
+                .map_err(|e| format!("{}: {}", path.display(), safe_message(&e)))?;
             Config::from_custom_kubeconfig(file, &options)
                 .await
-                .map_err(|e| {
-                    let message = plugin_failure(&e).unwrap_or_else(|| safe_message(&e));
-                    ClusterError::Config(format!("{}: {message}", path.display()))
-                })?
+                .map_err(|e| format!("{}: {}", path.display(), said(&e)))
         }
-        (None, None) if context.is_some() => {
-            Config::from_kubeconfig(&options).await.map_err(|e| {
-                ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
-            })?
-        }
+        (None, None) if context.is_some() => Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| said(&e)),
         (None, None) => Config::infer().await.map_err(|e| {
-            ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| {
+            plugin_failure(&e, kubeconfig, context).unwrap_or_else(|| {
                 format!("{}; pass --kubeconfig or set KUBECONFIG", safe_message(&e))
-            }))
-        })?,
-    };
-    let policy = RetryPolicy::from_env().map_err(ClusterError::Config)?;
-    // kube's own retry layer (429/503/504, up to 15 times, waits of up to 1000 s) would retry
-    // underneath ours, unbounded in time and unlogged: retries happen in `retry` only.
-    let mut config = config;
-    config.default_retry = false;
-    let server = without_credentials(&config.cluster_url.to_string());
-    let default_namespace = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|e| {
-        ClusterError::Config(plugin_failure(&e).unwrap_or_else(|| safe_message(&e)))
-    })?;
-    let server = server.trim_end_matches('/').to_owned();
-    // For a plugin that fails later, refreshing the token: errors then name it too.
-    super::exec_auth::remember(&server, kubeconfig, context);
-    Ok(Cluster {
-        client,
-        server,
-        default_namespace,
-        retries: Arc::new(Retries::new(policy)),
-    })
+            })
+        }),
+    }
 }
 
 /// An error about the kubeconfig without the kubeconfig's contents: a YAML parser quotes the

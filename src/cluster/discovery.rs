@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use super::client::Cluster;
 use super::error::{ClusterError, Operation};
-use crate::render::Manifest;
 
 /// A kind the cluster (or a CRD of the render) serves.
 #[derive(Debug, Clone)]
@@ -35,18 +34,14 @@ impl Discovery {
         cluster: &Cluster,
         api_versions: BTreeSet<String>,
     ) -> Result<Self, ClusterError> {
-        let mut tasks = tokio::task::JoinSet::new();
-        for api_version in api_versions {
-            let cluster = cluster.clone();
-            tasks.spawn(async move {
-                let result = resources_of(&cluster, &api_version).await;
+        let answers = cluster
+            .each(api_versions, |api_version| async move {
+                let result = resources_of(cluster, &api_version).await;
                 (api_version, result)
-            });
-        }
+            })
+            .await;
         let mut discovery = Discovery::default();
-        while let Some(joined) = tasks.join_next().await {
-            let (api_version, result) =
-                joined.map_err(|e| ClusterError::Config(format!("discovery stopped: {e}")))?;
+        for (api_version, result) in answers {
             match result {
                 Ok(list) => discovery.add_list(&api_version, &list),
                 Err(kube::Error::Api(status)) if matches!(status.code, 404 | 503) => {
@@ -86,12 +81,17 @@ impl Discovery {
         }
     }
 
-    /// Adds the kinds that CRDs of the render define and the server does not serve yet.
-    pub fn add_render_crds(&mut self, manifests: &[Manifest]) {
-        for crd in manifests.iter().filter(|m| {
-            m.kind() == Some("CustomResourceDefinition") && m.group() == "apiextensions.k8s.io"
-        }) {
-            let spec = &crd.object["spec"];
+    /// Adds the kinds that CRDs among `objects` (a render) define and the server does not serve
+    /// yet.
+    pub fn add_crds<'a>(&mut self, objects: impl IntoIterator<Item = &'a Value>) {
+        let is_crd = |o: &Value| {
+            o["kind"] == "CustomResourceDefinition"
+                && o["apiVersion"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("apiextensions.k8s.io/"))
+        };
+        for crd in objects.into_iter().filter(|o| is_crd(o)) {
+            let spec = &crd["spec"];
             let (Some(group), Some(kind), Some(plural)) = (
                 spec["group"].as_str(),
                 spec["names"]["kind"].as_str(),
@@ -130,8 +130,89 @@ impl Discovery {
     }
 }
 
-/// The resources of one group-version (`GET /api/v1`, `GET /apis/apps/v1`), retried like every
-/// other read.
+/// What the server serves: its version and every group-version (of the groups asked for, or
+/// all), each with its resources. A group-version whose resources cannot be listed (a broken
+/// aggregated API) has none. Every request goes through the retry path.
+pub struct ServedApis {
+    pub version: String,
+    pub group_versions: Vec<(String, Option<APIResourceList>)>,
+}
+
+impl ServedApis {
+    /// Each group-version with the kinds it serves (subresources left out).
+    pub fn kinds(&self) -> impl Iterator<Item = (&str, Vec<&str>)> {
+        self.group_versions.iter().map(|(group_version, list)| {
+            let kinds = list
+                .iter()
+                .flat_map(|l| &l.resources)
+                .filter(|r| !r.name.contains('/'))
+                .map(|r| r.kind.as_str())
+                .collect();
+            (group_version.as_str(), kinds)
+        })
+    }
+}
+
+pub async fn served_apis(
+    cluster: &Cluster,
+    groups: Option<&BTreeSet<&str>>,
+) -> Result<ServedApis, ClusterError> {
+    let wanted = |group: &str| groups.is_none_or(|g| g.contains(group));
+    let failed = |e: kube::Error, what: &str| {
+        ClusterError::from_kube(
+            e,
+            &cluster.server,
+            Operation::new("discover", what.to_owned()),
+        )
+    };
+    let version: k8s_openapi::apimachinery::pkg::version::Info =
+        get_json(cluster, "/version", "the server version")
+            .await
+            .map_err(|e| failed(e, "the server version"))?;
+    let mut api_versions = Vec::new();
+    if wanted("") {
+        let core: k8s_openapi::apimachinery::pkg::apis::meta::v1::APIVersions =
+            get_json(cluster, "/api", "the core API versions")
+                .await
+                .map_err(|e| failed(e, "the core API versions"))?;
+        api_versions.extend(core.versions);
+    }
+    let list: k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList =
+        get_json(cluster, "/apis", "the API groups")
+            .await
+            .map_err(|e| failed(e, "the API groups"))?;
+    api_versions.extend(
+        list.groups
+            .iter()
+            .filter(|g| wanted(&g.name))
+            .flat_map(|g| g.versions.iter().map(|v| v.group_version.clone())),
+    );
+    let group_versions = cluster
+        .each(api_versions, |api_version| async move {
+            let resources = resources_of(cluster, &api_version).await.ok();
+            (api_version, resources)
+        })
+        .await;
+    Ok(ServedApis {
+        version: version.git_version,
+        group_versions,
+    })
+}
+
+/// A discovery document, retried like every other read.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    cluster: &Cluster,
+    path: &str,
+    what: &str,
+) -> Result<T, kube::Error> {
+    let request = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(kube::Error::HttpError)?;
+    let body = super::send::send_bytes(cluster, request, || format!("discover {what}")).await?;
+    serde_json::from_slice(&body).map_err(kube::Error::SerdeError)
+}
+
+/// The resources of one group-version (`GET /api/v1`, `GET /apis/apps/v1`).
 async fn resources_of(
     cluster: &Cluster,
     api_version: &str,
@@ -141,13 +222,7 @@ async fn resources_of(
     } else {
         format!("/api/{api_version}")
     };
-    let request = http::Request::get(path)
-        .body(Vec::new())
-        .map_err(kube::Error::HttpError)?;
-    let body =
-        super::objects::send_bytes(cluster, request, || format!("discover API {api_version}"))
-            .await?;
-    serde_json::from_slice(&body).map_err(kube::Error::SerdeError)
+    get_json(cluster, &path, &format!("API {api_version}")).await
 }
 
 fn split_api_version(api_version: &str) -> (&str, &str) {

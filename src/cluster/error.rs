@@ -102,6 +102,18 @@ impl ClusterError {
         }
     }
 
+    /// The server's words, if this is server-side apply's field-ownership conflict: a 409
+    /// that names the other managers and their fields (other 409s: an object modified or
+    /// created in between).
+    pub fn field_conflict(&self) -> Option<&str> {
+        match self {
+            ClusterError::Api {
+                code: 409, message, ..
+            } if is_field_conflict(message) => Some(message),
+            _ => None,
+        }
+    }
+
     /// The HTTP status of an API error, if the server answered.
     pub fn code(&self) -> Option<u16> {
         match self {
@@ -113,6 +125,11 @@ impl ClusterError {
     }
 }
 
+fn is_field_conflict(message: &str) -> bool {
+    message.starts_with("Apply failed with")
+        && (message.contains("conflict with \"") || message.contains("conflicts with \""))
+}
+
 /// The innermost message of an error chain ("Connection refused (os error 111)").
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
@@ -120,4 +137,22 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         current = next;
     }
     current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_server_side_apply_conflicts_are_field_conflicts() {
+        assert!(is_field_conflict(
+            r#"Apply failed with 1 conflict: conflict with "x" using v1: .data.a"#
+        ));
+        assert!(is_field_conflict(
+            "Apply failed with 2 conflicts: conflicts with \"x\" using apps/v1:\n- .spec.replicas"
+        ));
+        assert!(!is_field_conflict(
+            r#"Operation cannot be fulfilled on configmaps "a": the object has been modified"#
+        ));
+    }
 }

@@ -1,5 +1,5 @@
-//! The kubeconfig's view of the default namespace, which `render` needs for Helm's release
-//! namespace and for object identities, without contacting a cluster.
+//! Reading kubeconfig files as kubectl does (merged `KUBECONFIG` lists, the chosen context),
+//! for the connection and for explaining a credential plugin's failure.
 
 use std::path::{Path, PathBuf};
 
@@ -28,25 +28,6 @@ pub fn from_env_list() -> Option<Result<Kubeconfig, KubeconfigError>> {
             merged.merge(Kubeconfig::read_from(path)?)
         })
     }))
-}
-
-/// The namespace of the chosen (or current) context of the kubeconfig, if it names one.
-///
-/// Resolution follows kubectl: `--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`.
-/// A missing or unreadable kubeconfig simply gives no namespace here; commands that talk to
-/// a cluster report it properly.
-pub fn context_namespace(kubeconfig: Option<&Path>, context: Option<&str>) -> Option<String> {
-    let config = match read(kubeconfig) {
-        Ok(config) => config,
-        Err(e) => {
-            crate::log::verbose(&format!(
-                "no kubeconfig read for the default namespace: {}",
-                super::client::safe_message(&e)
-            ));
-            return None;
-        }
-    };
-    chosen_context(&config, context)?.namespace.clone()
 }
 
 /// The context `--context` names, else the kubeconfig's current one.

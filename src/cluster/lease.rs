@@ -6,16 +6,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::coordination::v1::Lease;
+use jiff::Timestamp;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, DeleteParams, PostParams};
-use kube::core::{ApiResource, DynamicObject};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::task::JoinHandle;
 
 use super::client::Cluster;
 use super::error::{ClusterError, Operation};
 use super::retry::{self, Failure, Retries};
-use crate::clock;
 
 /// A run that stops renewing (crashed, killed) loses the lease after this long.
 pub const LEASE_SECONDS: u64 = 60;
@@ -37,7 +37,7 @@ pub enum LeaseError {
 
 /// A held lease; renewed in the background until released.
 pub struct LeaseGuard {
-    api: Api<DynamicObject>,
+    api: Api<Lease>,
     name: String,
     renewer: JoinHandle<()>,
     retries: Arc<Retries>,
@@ -75,12 +75,8 @@ impl Drop for LeaseGuard {
     }
 }
 
-fn api(cluster: &Cluster, namespace: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        cluster.client.clone(),
-        namespace,
-        &ApiResource::erase::<Lease>(&()),
-    )
+fn api(cluster: &Cluster, namespace: &str) -> Api<Lease> {
+    Api::namespaced(cluster.client.clone(), namespace)
 }
 
 /// Takes the lease of `target` in `namespace`, or says who holds it.
@@ -102,32 +98,43 @@ pub async fn acquire(
             ),
         )
     };
-    let (stamp, epoch) = (clock::now_micro(), clock::epoch_seconds());
-    let body = |resource_version: Option<String>| -> DynamicObject {
-        let mut value = json!({
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "gitops"},
-                         "annotations": {"gitops.dev/renewed-epoch": epoch.to_string(), HOST_ANNOTATION: host(), PID_ANNOTATION: std::process::id().to_string()}},
-            "spec": {"holderIdentity": holder, "leaseDurationSeconds": LEASE_SECONDS, "acquireTime": stamp, "renewTime": stamp},
-        });
-        if let Some(version) = resource_version {
-            value["metadata"]["resourceVersion"] = Value::String(version);
-        }
-        serde_json::from_value(value).expect("a Lease is a valid object")
+    let now = Timestamp::now();
+    let body = |resource_version: Option<String>| Lease {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(namespace.to_owned()),
+            resource_version,
+            labels: Some([("app.kubernetes.io/managed-by".into(), "gitops".into())].into()),
+            annotations: Some(
+                [
+                    // Read by gitops before 0.2 to tell the lease's age; renewTime says it now.
+                    (RENEWED_EPOCH_ANNOTATION.into(), now.as_second().to_string()),
+                    (HOST_ANNOTATION.into(), host()),
+                    (PID_ANNOTATION.into(), std::process::id().to_string()),
+                ]
+                .into(),
+            ),
+            ..ObjectMeta::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some(holder.to_owned()),
+            lease_duration_seconds: Some(LEASE_SECONDS as i32),
+            acquire_time: Some(MicroTime(now)),
+            renew_time: Some(MicroTime(now)),
+            ..LeaseSpec::default()
+        }),
     };
-    let held_by = |existing: &DynamicObject| -> LeaseError {
-        let spec = &existing.data["spec"];
+    let held_by = |existing: &Lease| -> LeaseError {
+        let spec = existing.spec.clone().unwrap_or_default();
         LeaseError::Held {
             target: target.to_owned(),
-            holder: spec["holderIdentity"]
-                .as_str()
-                .unwrap_or("another run")
-                .to_owned(),
-            since: spec["acquireTime"]
-                .as_str()
-                .unwrap_or("an unknown time")
-                .to_owned(),
+            holder: spec
+                .holder_identity
+                .unwrap_or_else(|| "another run".to_owned()),
+            since: spec.acquire_time.map_or_else(
+                || "an unknown time".to_owned(),
+                |t| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            ),
             namespace: namespace.to_owned(),
             name: name.clone(),
         }
@@ -136,15 +143,11 @@ pub async fn acquire(
     let retries = &cluster.retries;
     // A write retried after a dropped connection may meet itself: a 409 from a lease that this
     // very attempt wrote (same acquireTime, same process) means the lease is ours.
-    let ours = |lease: &DynamicObject| {
-        lease.data["spec"]["acquireTime"].as_str() == Some(stamp.as_str())
-            && lease.data["spec"]["holderIdentity"].as_str() == Some(holder)
-            && lease
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(PID_ANNOTATION))
-                .is_some_and(|pid| *pid == std::process::id().to_string())
+    let ours = |lease: &Lease| {
+        let spec = lease.spec.as_ref();
+        spec.and_then(|s| s.acquire_time.as_ref()) == Some(&MicroTime(now))
+            && spec.and_then(|s| s.holder_identity.as_deref()) == Some(holder)
+            && annotation(lease, PID_ANNOTATION) == Some(std::process::id().to_string())
     };
     let post = PostParams::default();
     let get = || retried(retries, || what("get"), || api.get(&name));
@@ -164,7 +167,7 @@ pub async fn acquire(
             Err(e) => return Err(fail(e, "create").into()),
         },
         Some(existing) => {
-            if !expired(&existing, epoch) && !holder_died_here(&existing) {
+            if !expired(&existing, now) && !holder_died_here(&existing) {
                 return Err(held_by(&existing));
             }
             // Optimistic concurrency: if another run replaced it first, the server says 409.
@@ -187,7 +190,7 @@ pub async fn acquire(
             }
         }
     }
-    let renewer = tokio::spawn(renew(api.clone(), name.clone()));
+    let renewer = tokio::spawn(renew(api.clone(), name.clone(), cluster.retries.clone()));
     Ok(LeaseGuard {
         api,
         name,
@@ -198,6 +201,11 @@ pub async fn acquire(
 
 const HOST_ANNOTATION: &str = "gitops.dev/holder-host";
 const PID_ANNOTATION: &str = "gitops.dev/holder-pid";
+const RENEWED_EPOCH_ANNOTATION: &str = "gitops.dev/renewed-epoch";
+
+fn annotation(lease: &Lease, key: &str) -> Option<String> {
+    lease.metadata.annotations.as_ref()?.get(key).cloned()
+}
 
 /// This machine's name, to recognise leases held by processes of this machine.
 pub fn host() -> String {
@@ -209,16 +217,11 @@ pub fn host() -> String {
 
 /// A lease held by a process of this machine that no longer runs (it lost the cluster, or was
 /// killed) need not be waited for.
-fn holder_died_here(lease: &DynamicObject) -> bool {
-    let annotation = |key: &str| {
-        lease
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(key))
-            .cloned()
-    };
-    match (annotation(HOST_ANNOTATION), annotation(PID_ANNOTATION)) {
+fn holder_died_here(lease: &Lease) -> bool {
+    match (
+        annotation(lease, HOST_ANNOTATION),
+        annotation(lease, PID_ANNOTATION),
+    ) {
         (Some(holder_host), Some(pid))
             if holder_host == host() && holder_host != "unknown-host" =>
         {
@@ -228,36 +231,62 @@ fn holder_died_here(lease: &DynamicObject) -> bool {
     }
 }
 
-/// A lease whose last renewal is older than its duration. The renewal time is also kept as
-/// epoch seconds in an annotation, so that no date parsing is needed.
-fn expired(lease: &DynamicObject, now_epoch: u64) -> bool {
-    let renewed = lease
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get("gitops.dev/renewed-epoch"))
-        .and_then(|v| v.parse::<u64>().ok());
-    let duration = lease.data["spec"]["leaseDurationSeconds"]
-        .as_u64()
+/// A lease whose last renewal (`renewTime`, else `acquireTime`) is older than its duration. A
+/// lease that says neither is taken as held.
+fn expired(lease: &Lease, now: Timestamp) -> bool {
+    let Some(spec) = &lease.spec else {
+        return false;
+    };
+    let Some(renewed) = spec.renew_time.as_ref().or(spec.acquire_time.as_ref()) else {
+        return false;
+    };
+    let duration = spec
+        .lease_duration_seconds
+        .and_then(|s| u64::try_from(s).ok())
         .unwrap_or(LEASE_SECONDS);
-    match renewed {
-        Some(renewed) => now_epoch > renewed + duration,
-        // Not written by gitops: we cannot tell its age without parsing dates; treat it as held.
-        None => false,
+    now.as_second() > renewed.0.as_second().saturating_add(duration as i64)
+}
+
+/// Renews the lease every [`RENEW_EVERY`]; a failed renewal is retried like any request and
+/// otherwise left to the next round.
+async fn renew(api: Api<Lease>, name: String, retries: Arc<Retries>) {
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let now = Timestamp::now();
+        let patch = json!({
+            "metadata": {"annotations": {RENEWED_EPOCH_ANNOTATION: now.as_second().to_string()}},
+            "spec": {"renewTime": MicroTime(now)},
+        });
+        let (params, patch) = (
+            kube::api::PatchParams::default(),
+            kube::api::Patch::Merge(&patch),
+        );
+        let what = || format!("renew coordination.k8s.io/v1 Lease {name}");
+        let _ = retried(&retries, what, || api.patch(&name, &params, &patch)).await;
     }
 }
 
-async fn renew(api: Api<DynamicObject>, name: String) {
-    loop {
-        tokio::time::sleep(RENEW_EVERY).await;
-        let (stamp, epoch) = (clock::now_micro(), clock::epoch_seconds());
-        let patch = json!({"metadata": {"annotations": {"gitops.dev/renewed-epoch": epoch.to_string()}}, "spec": {"renewTime": stamp}});
-        let _ = api
-            .patch(
-                &name,
-                &kube::api::PatchParams::default(),
-                &kube::api::Patch::Merge(&patch),
-            )
-            .await;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(renewed: Option<i64>, duration: i32) -> Lease {
+        Lease {
+            spec: Some(LeaseSpec {
+                renew_time: renewed.map(|s| MicroTime(Timestamp::from_second(s).unwrap())),
+                lease_duration_seconds: Some(duration),
+                ..LeaseSpec::default()
+            }),
+            ..Lease::default()
+        }
+    }
+
+    #[test]
+    fn a_lease_expires_after_its_duration_from_the_last_renewal() {
+        let now = Timestamp::from_second(1_000).unwrap();
+        assert!(!expired(&lease(Some(950), 60), now));
+        assert!(expired(&lease(Some(900), 60), now));
+        // Written by another tool without times: never taken over by age.
+        assert!(!expired(&lease(None, 60), now));
     }
 }

@@ -4,7 +4,6 @@
 //! run, and the reads and server-side applies that planning and applying need.
 
 pub mod alternatives;
-pub mod capabilities;
 mod client;
 pub mod discovery;
 mod error;
@@ -13,8 +12,8 @@ mod kubeconfig;
 pub mod lease;
 pub mod objects;
 pub mod retry;
+mod send;
 
-pub use client::{connect, Cluster};
+pub use client::{Cluster, Connection};
 pub use discovery::{Discovery, ResourceInfo};
 pub use error::{ClusterError, Operation};
-pub use kubeconfig::context_namespace;

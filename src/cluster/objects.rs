@@ -5,17 +5,15 @@
 //! objects that is a noticeable share of the CPU the API server on the same machine needs.
 
 use kube::api::{DeleteParams, GetParams, ListParams, Patch, PatchParams, Preconditions};
-use kube::client::Body;
-use kube::core::{DynamicObject, Request, Resource, Status};
+use kube::core::{DynamicObject, Request, Resource};
 use serde_json::Value;
 
 use super::client::Cluster;
 use super::discovery::ResourceInfo;
 use super::error::{ClusterError, Operation};
-use super::retry::{self, Failure};
-
-/// The field manager gitops applies with.
-pub const FIELD_MANAGER: &str = "gitops";
+use super::retry;
+use super::send::{copy_request, send_bytes, send_once};
+use crate::ownership::FIELD_MANAGER;
 
 /// `apps/v1 Deployment shop/web` style label for messages.
 pub fn describe(info: &ResourceInfo, namespace: Option<&str>, name: &str) -> String {
@@ -34,54 +32,6 @@ pub fn describe(info: &ResourceInfo, namespace: Option<&str>, name: &str) -> Str
 fn request(info: &ResourceInfo, namespace: Option<&str>) -> Request {
     let namespace = namespace.filter(|_| info.namespaced);
     Request::new(DynamicObject::url_path(&info.resource, namespace))
-}
-
-/// Sends a request, retried while it fails transiently (see `retry`), and gives the body of
-/// the answer. Every request of the cluster layer but deletes and the lease's goes through here.
-pub(super) async fn send_bytes(
-    cluster: &Cluster,
-    request: http::Request<Vec<u8>>,
-    what: impl Fn() -> String,
-) -> Result<Vec<u8>, kube::Error> {
-    let (parts, body) = request.into_parts();
-    retry::run(&cluster.retries, what, || {
-        send_once(&cluster.client, copy_request(&parts, &body))
-    })
-    .await
-}
-
-fn copy_request(parts: &http::request::Parts, body: &[u8]) -> http::Request<Body> {
-    let mut copy = http::Request::new(Body::from(body.to_vec()));
-    *copy.method_mut() = parts.method.clone();
-    *copy.uri_mut() = parts.uri.clone();
-    *copy.version_mut() = parts.version;
-    *copy.headers_mut() = parts.headers.clone();
-    copy
-}
-
-/// One attempt. An error answer becomes `kube::Error::Api` as kube makes it, and keeps the
-/// server's `Retry-After` (kube's own request functions drop the headers).
-async fn send_once(
-    client: &kube::Client,
-    request: http::Request<Body>,
-) -> Result<Vec<u8>, Failure> {
-    let response = client.send(request).await?;
-    let code = response.status();
-    let retry_after = retry::retry_after(response.headers());
-    let body = response.into_body().collect_bytes().await?.to_vec();
-    if !(code.is_client_error() || code.is_server_error()) {
-        return Ok(body);
-    }
-    let text = String::from_utf8_lossy(&body);
-    let mut status = serde_json::from_str::<Status>(&text).unwrap_or_else(|_| {
-        Status::failure(text.trim(), "Failed to parse error data").with_code(code.as_u16())
-    });
-    if status.code == 0 {
-        status.code = code.as_u16();
-    }
-    let mut failure = Failure::from(kube::Error::Api(status.boxed()));
-    failure.retry_after = retry_after.or(failure.retry_after);
-    Err(failure)
 }
 
 /// Sends a built request and decodes the answer; errors name the verb and the object.
@@ -132,11 +82,7 @@ fn classify_for(
     let error = classify(cluster, failure);
     let is_secret = info.resource.group.is_empty() && info.resource.kind == "Secret";
     match error {
-        ClusterError::Api {
-            code: 409,
-            ref message,
-            ..
-        } if crate::plan::conflict::is_field_conflict(message) => error,
+        error if error.field_conflict().is_some() => error,
         ClusterError::Api { operation, code, reason, .. } if is_secret => ClusterError::Api {
             operation,
             code,

@@ -62,7 +62,7 @@ impl RetryPolicy {
         let mut policy = RetryPolicy::default();
         if let Some(text) = std::env::var_os(REQUEST_TIMEOUT_ENV) {
             let text = text.to_string_lossy();
-            let timeout = crate::config::parse_duration(text.trim())
+            let timeout = crate::clock::parse_duration(text.trim())
                 .map_err(|e| format!("{REQUEST_TIMEOUT_ENV}={text}: {e}"))?;
             if timeout.is_zero() {
                 return Err(format!(

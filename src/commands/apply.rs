@@ -1,8 +1,7 @@
 //! `gitops apply [PATH]`: plan, apply by waves, prune, wait; exit 0, 1, or 3 when unhealthy.
 
 use super::planning::{
-    connect, default_namespace, plan_target, print_plans, render_all, target_source, PlanSettings,
-    Rendered, RenderedTarget,
+    plan_target, print_plans, render_all, PlanSettings, Rendered, RenderedTarget,
 };
 use crate::apply::{self, ApplyOptions, Outcome};
 use crate::cli::{ApplyArgs, ApplyFlags, GlobalArgs};
@@ -10,15 +9,26 @@ use crate::cluster::lease::{self, LeaseError, LeaseGuard};
 use crate::cluster::{Cluster, ClusterError};
 use crate::exit::Exit;
 use crate::log;
+use crate::resolved::{Resolved, RunFlags};
 use crate::source::{self, Revision};
-use crate::target::Target;
-
-/// Default wait for health (SPEC.md).
-const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
-    let rendered = render_all(global, args.path.as_deref())?;
+    let rendered = render_all(
+        global,
+        args.path.as_deref(),
+        &run_flags(global, &args.flags),
+    )?;
     execute(global, &args.flags, rendered, "apply")
+}
+
+/// The run's flags with those of `apply` and `rollback`.
+pub(super) fn run_flags(global: &GlobalArgs, flags: &ApplyFlags) -> RunFlags {
+    RunFlags {
+        prune: crate::cli::prune_choice(flags.prune, flags.no_prune),
+        create_namespace: flags.create_namespace,
+        timeout: flags.timeout,
+        ..super::run_flags(global)
+    }
 }
 
 /// Plans, applies, prunes and waits for every rendered target, one after the other; shared by
@@ -33,8 +43,6 @@ pub(super) fn execute(
     let settings = PlanSettings {
         concurrency: usize::from(flags.concurrency),
         shortcut: true,
-        prune: crate::cli::prune_choice(flags.prune, flags.no_prune),
-        create_namespace: flags.create_namespace,
     };
     let runtime = super::runtime()?;
     runtime.block_on(async {
@@ -45,18 +53,20 @@ pub(super) fn execute(
                 target,
                 manifests,
                 revision: revision_info,
-                recorded_source,
             } = rendered;
-            let cluster = connect(global, &target).await?;
+            let cluster = target
+                .connection
+                .connect()
+                .await?
+                .with_concurrency(settings.concurrency);
             let held = std::cell::RefCell::new(if flags.dry_run {
                 None
             } else {
-                take_lease(global, &cluster, &target).await?
+                take_lease(&cluster, &target).await?
             });
             let result = async {
                 let started = std::time::Instant::now();
                 let plan = plan_target(
-                    global,
                     &cluster,
                     &target,
                     manifests,
@@ -67,22 +77,19 @@ pub(super) fn execute(
                 .await?;
                 log::verbose(&format!(
                     "target {}: planned in {} ms",
-                    target.name,
+                    target.name(),
                     started.elapsed().as_millis()
                 ));
                 print_plans(global, std::slice::from_ref(&plan))?;
-                let mut options = options(global, flags, &target, revision_info, operation);
-                if let Some(recorded) = recorded_source {
-                    options.source = recorded;
-                }
+                let options = options(flags, &target, revision_info, operation);
                 // A dry run ends as the apply would: refused, or after the last check.
                 apply::refuse_before_writing(&plan, &options)?;
                 if flags.dry_run {
-                    log::info(&format!("target {}: dry run, nothing written", target.name));
+                    log::info(&format!("target {}: dry run, nothing written", target.name()));
                     return anyhow::Ok(Outcome::Healthy);
                 }
                 if held.borrow().is_none() {
-                    let guard = first_apply_lease(global, &cluster, &target, &plan).await?;
+                    let guard = first_apply_lease(&cluster, &target, &plan).await?;
                     *held.borrow_mut() = guard;
                 }
                 Ok(apply::execute(&cluster, &plan, &options).await?)
@@ -93,7 +100,7 @@ pub(super) fn execute(
                 result = result => result,
                 signal = interrupted() => Err(anyhow::anyhow!(
                     "target {}: stopped by {signal} before the run finished; objects already written stay, the inventory was not updated, and the next apply continues from there",
-                    target.name
+                    target.name()
                 )),
             };
             // Released on every path: a failed preflight must not block the next run.
@@ -104,17 +111,17 @@ pub(super) fn execute(
                 Outcome::Healthy if flags.dry_run => {}
                 Outcome::Healthy if flags.no_wait => log::info(&format!(
                     "target {}: applied; health not checked (--no-wait)",
-                    target.name
+                    target.name()
                 )),
                 Outcome::Healthy => {
-                    log::info(&format!("target {}: applied and healthy", target.name))
+                    log::info(&format!("target {}: applied and healthy", target.name()))
                 }
                 Outcome::Unhealthy(why) => {
                     log::error(&format!(
                         "target {}: not healthy within {}s:\n{}",
-                        target.name,
-                        timeout(flags, &target).as_secs(),
-                        crate::report::bullets(&why)
+                        target.name(),
+                        target.timeout.as_secs(),
+                        crate::log::bullets(&why)
                     ));
                     exit = Exit::Unhealthy;
                     // Later targets are not written once one is unhealthy.
@@ -143,13 +150,9 @@ async fn interrupted() -> &'static str {
 
 /// The target's lease, held until its inventory is written. A namespace that does not exist
 /// yet (the first apply creates it) cannot hold one; that first run goes without.
-async fn take_lease(
-    global: &GlobalArgs,
-    cluster: &Cluster,
-    target: &Target,
-) -> anyhow::Result<Option<LeaseGuard>> {
-    let namespace = default_namespace(global, target, cluster);
-    match lease::acquire(cluster, &namespace, &target.name, &holder()).await {
+async fn take_lease(cluster: &Cluster, target: &Resolved) -> anyhow::Result<Option<LeaseGuard>> {
+    let namespace = &target.namespace;
+    match lease::acquire(cluster, namespace, target.name(), &holder()).await {
         Ok(guard) => Ok(Some(guard)),
         Err(LeaseError::Cluster(ClusterError::Api { code: 404, .. })) => {
             log::verbose(&format!(
@@ -166,17 +169,16 @@ async fn take_lease(
 /// is written first and the lease taken in it before any other write: of two first applies,
 /// one gets the lease and the other stops, having written only the same Namespace.
 async fn first_apply_lease(
-    global: &GlobalArgs,
     cluster: &Cluster,
-    target: &Target,
+    target: &Resolved,
     plan: &crate::plan::Plan,
 ) -> anyhow::Result<Option<LeaseGuard>> {
-    let namespace = default_namespace(global, target, cluster);
+    let namespace = &target.namespace;
     let Some(change) = plan.changes.iter().find(|c| {
         c.action == crate::plan::Action::Create
             && c.resource.resource.group.is_empty()
             && c.resource.resource.kind == "Namespace"
-            && c.name == namespace
+            && c.name == *namespace
     }) else {
         return Ok(None);
     };
@@ -196,7 +198,7 @@ async fn first_apply_lease(
     log::verbose(&format!(
         "namespace {namespace} created first, for the target's lease"
     ));
-    take_lease(global, cluster, target).await
+    take_lease(cluster, target).await
 }
 
 /// Who holds a lease: user, host and process, and the CI job when there is one.
@@ -214,29 +216,22 @@ fn holder() -> String {
     }
 }
 
-/// `--timeout`, else the target's, else 5m.
-fn timeout(flags: &ApplyFlags, target: &Target) -> std::time::Duration {
-    flags.timeout.or(target.timeout).unwrap_or(DEFAULT_TIMEOUT)
-}
-
 fn options(
-    global: &GlobalArgs,
     flags: &ApplyFlags,
-    target: &Target,
+    target: &Resolved,
     revision: Option<Revision>,
     operation: &'static str,
 ) -> ApplyOptions {
     let run = source::run_context();
     ApplyOptions {
         wait: !flags.no_wait,
-        timeout: timeout(flags, target),
+        timeout: target.timeout,
         force_conflicts: flags.force_conflicts,
         allow_empty: flags.allow_empty,
-        concurrency: usize::from(flags.concurrency),
         user: run.user,
         job_url: run.job_url,
         operation,
-        source: target_source(global, target),
+        source: target.source.clone(),
         revision,
     }
 }

@@ -1,18 +1,22 @@
 //! `gitops diff [PATH]`: what applying would change, against the live cluster.
 //! Exit 0 in sync, 2 with changes (0 with `--exit-zero`), 1 on errors.
 
-use super::planning::{connect, plan_target, print_plans, render_all, PlanSettings};
+use super::planning::{plan_target, print_plans, render_all, PlanSettings};
 use crate::cli::{DiffArgs, GlobalArgs};
 use crate::exit::Exit;
+use crate::resolved::RunFlags;
 
 pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
-    let rendered = render_all(global, args.path.as_deref())?;
+    let flags = RunFlags {
+        prune: crate::cli::prune_choice(args.prune, args.no_prune),
+        create_namespace: args.create_namespace,
+        ..super::run_flags(global)
+    };
+    let rendered = render_all(global, args.path.as_deref(), &flags)?;
     let ignore = rendered.ignore;
     let settings = PlanSettings {
         concurrency: usize::from(args.concurrency),
         shortcut: !args.full_dry_run,
-        prune: crate::cli::prune_choice(args.prune, args.no_prune),
-        create_namespace: args.create_namespace,
     };
     let runtime = super::runtime()?;
     let plans = runtime.block_on(async {
@@ -20,10 +24,13 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
         for rendered in rendered.targets {
             let revision = rendered.revision_label();
             let target = rendered.target;
-            let cluster = connect(global, &target).await?;
+            let cluster = target
+                .connection
+                .connect()
+                .await?
+                .with_concurrency(settings.concurrency);
             plans.push(
                 plan_target(
-                    global,
                     &cluster,
                     &target,
                     rendered.manifests,

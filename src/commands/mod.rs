@@ -11,6 +11,7 @@ mod version;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::exit::Exit;
+use crate::resolved::{Resolved, RunFlags};
 use crate::target::{Selection, Target};
 
 /// Runs the command; errors are reported by main, which maps them to exit codes.
@@ -54,16 +55,22 @@ fn selection(global: &GlobalArgs, path: Option<&str>) -> Selection {
     }
 }
 
-/// Namespace for objects that name none: `-n`, else the target's, else the kube context's,
-/// else `default` (SPEC.md, Global flags).
-fn default_namespace(global: &GlobalArgs, target: &Target) -> String {
-    global
-        .namespace
-        .clone()
-        .or_else(|| target.namespace.clone())
-        .or_else(|| {
-            let context = global.context.as_deref().or(target.context.as_deref());
-            crate::cluster::context_namespace(global.kubeconfig.as_deref(), context)
-        })
-        .unwrap_or_else(|| "default".to_owned())
+/// The flags every command shares; commands that apply add prune, namespace creation and timeout.
+fn run_flags(global: &GlobalArgs) -> RunFlags {
+    RunFlags {
+        kubeconfig: global.kubeconfig.clone(),
+        context: global.context.clone(),
+        namespace: global.namespace.clone(),
+        repo: global.repo.clone(),
+        ..RunFlags::default()
+    }
+}
+
+/// Every target resolved once (the kube configuration is read, no server is asked).
+fn resolve_all(targets: Vec<Target>, flags: &RunFlags) -> anyhow::Result<Vec<Resolved>> {
+    let runtime = runtime()?;
+    Ok(targets
+        .into_iter()
+        .map(|target| runtime.block_on(Resolved::new(target, flags)))
+        .collect())
 }

@@ -5,16 +5,17 @@ use std::io::Write;
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use super::{default_namespace, selection};
+use super::{resolve_all, run_flags, selection};
 use crate::cli::{GlobalArgs, OutputFormat, RenderArgs};
 use crate::exit::{Exit, UsageError};
-use crate::render::{self, order, validate, Manifest};
-use crate::target::{self, Target};
+use crate::render::{self, order, validate, Manifest, RenderRequest};
+use crate::resolved::Resolved;
+use crate::target;
 use crate::{log, mask, yaml};
 
 /// A render with problems: all of them, each with its place.
 #[derive(Debug, thiserror::Error)]
-#[error("target {target}: {} problem(s) in the rendered manifests:\n{}", problems.len(), crate::report::bullets(problems))]
+#[error("target {target}: {} problem(s) in the rendered manifests:\n{}", problems.len(), crate::log::bullets(problems))]
 pub struct InvalidRender {
     pub target: String,
     pub problems: Vec<validate::Problem>,
@@ -22,13 +23,19 @@ pub struct InvalidRender {
 
 /// Renders, validates and orders one target (shared by every command that renders).
 pub fn render_target(
-    global: &GlobalArgs,
-    target: &Target,
+    resolved: &Resolved,
     capabilities: Option<&render::Capabilities>,
 ) -> anyhow::Result<Vec<Manifest>> {
-    let namespace = default_namespace(global, target);
-    let (kind, manifests) = render::render(target, &namespace, capabilities)
-        .with_context(|| format!("rendering target {}", target.name))?;
+    let (target, namespace) = (&resolved.target, &resolved.namespace);
+    let request = RenderRequest {
+        source: &target.source,
+        helm: &target.helm,
+        name: &target.name,
+        namespace,
+        capabilities,
+    };
+    let (kind, manifests) =
+        render::render(&request).with_context(|| format!("rendering target {}", target.name))?;
     let (mut manifests, hooks) = render::hooks::split_hooks(manifests);
     if !hooks.is_empty() {
         let names: Vec<String> = hooks.iter().map(render::hooks::describe).collect();
@@ -36,7 +43,7 @@ pub fn render_target(
             "target {}: left out {} hook object(s); gitops does not run Argo CD or Helm hooks, run them separately:\n{}",
             target.name,
             hooks.len(),
-            crate::report::bullets(&names)
+            crate::log::bullets(&names)
         ));
     }
     log::verbose(&format!(
@@ -45,7 +52,7 @@ pub fn render_target(
         kind.as_str(),
         manifests.len()
     ));
-    let problems = validate::validate(&manifests, &namespace);
+    let problems = validate::validate(&manifests, namespace);
     if !problems.is_empty() {
         return Err(InvalidRender {
             target: target.name.clone(),
@@ -66,13 +73,14 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Exit> {
     }
     let config = target::load_config(global.config.as_deref())?;
     let targets = target::select(&selection(global, args.path.as_deref()), config.as_ref())?;
+    let targets = resolve_all(targets, &run_flags(global))?;
     // Everything is rendered and validated before anything is printed.
     let mut rendered = Vec::with_capacity(targets.len());
     for target in &targets {
         // No cluster here: charts see helm's default capabilities.
-        let mut manifests = render_target(global, target, None)?;
+        let mut manifests = render_target(target, None)?;
         if manifests.is_empty() {
-            log::warn(&format!("target {} rendered no objects", target.name));
+            log::warn(&format!("target {} rendered no objects", target.name()));
         }
         if !args.show_secrets {
             manifests
@@ -91,11 +99,11 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn yaml_stream(rendered: &[(&Target, Vec<Manifest>)]) -> String {
+fn yaml_stream(rendered: &[(&Resolved, Vec<Manifest>)]) -> String {
     let mut out = String::new();
     for (target, manifests) in rendered {
         if rendered.len() > 1 {
-            out.push_str(&format!("# Target: {}\n", target.name));
+            out.push_str(&format!("# Target: {}\n", target.name()));
         }
         for manifest in manifests {
             out.push_str("---\n# Source: ");
@@ -107,7 +115,7 @@ fn yaml_stream(rendered: &[(&Target, Vec<Manifest>)]) -> String {
     out
 }
 
-fn json_list(rendered: &[(&Target, Vec<Manifest>)]) -> String {
+fn json_list(rendered: &[(&Resolved, Vec<Manifest>)]) -> String {
     let items: Vec<&Value> = rendered
         .iter()
         .flat_map(|(_, manifests)| manifests.iter().map(|m| &m.object))

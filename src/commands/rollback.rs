@@ -1,10 +1,9 @@
 //! `gitops rollback [--to REV]`: the target as it was at a past revision, read from Git without
 //! touching the working tree, applied like `gitops apply` and recorded as a rollback.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
-use serde_json::Value;
 
 use super::apply;
 use super::planning::{chart_capabilities, Rendered, RenderedTarget};
@@ -12,9 +11,10 @@ use super::render::render_target;
 use super::status::{read_inventories, runtime};
 use crate::cli::{GlobalArgs, RollbackArgs};
 use crate::exit::{Exit, UsageError};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, SourceRecord};
+use crate::render::Source;
 use crate::source::{self, Snapshot};
-use crate::target::{self, HelmSettings, Source, Target};
+use crate::target::{self, Target};
 
 pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
     if global.reference.is_some() {
@@ -22,7 +22,8 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
             UsageError("rollback takes the revision with --to REV, not --ref".into()).into(),
         );
     }
-    let found = runtime()?.block_on(read_inventories(global))?;
+    let flags = apply::run_flags(global, &args.flags);
+    let found = read_inventories(&runtime()?, global, &flags)?;
     // Every target is read from Git and rendered before anything is written; the snapshots
     // live until the run ends.
     let mut snapshots: Vec<Snapshot> = Vec::with_capacity(found.len());
@@ -40,10 +41,11 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
             Some(rev) => rev.clone(),
             None => previous_success(&applied.target, &inventory)?,
         };
-        let recorded = RecordedSource::read(&applied.target, &inventory.source)?;
+        let recorded = recorded_source(&applied.target, inventory.source)?;
         let location = repository_location(global, &recorded)?;
         let snapshot = source::snapshot(&location, Some(&revision))
             .with_context(|| format!("target {}: reading revision {revision}", applied.target))?;
+        let current = &applied.resolved.target;
         let target = match target_at_revision(&snapshot, &recorded, &applied.target)? {
             Some(target) => target,
             None => {
@@ -52,7 +54,7 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
                     anyhow::bail!(
                         "target {}: {} does not exist at revision {revision} ({}); choose another revision with --to",
                         applied.target,
-                        recorded.path.display(),
+                        recorded.path,
                         snapshot.revision.commit
                     );
                 }
@@ -61,34 +63,28 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
                     source: Source::Path(path),
                     namespace: recorded.namespace.clone(),
                     context: None,
-                    prune: applied.spec.prune,
-                    timeout: applied.spec.timeout,
+                    prune: current.prune,
+                    timeout: current.timeout,
                     create_namespace: recorded.create_namespace,
-                    helm: recorded.helm.clone(),
+                    helm: recorded.helm.clone().unwrap_or_default(),
                     config_file: None,
                     derived_name: false,
                 }
             }
         };
-        // The cluster and namespace stay those of the inventory being rolled back.
-        let target = Target {
-            context: applied.spec.context.clone(),
-            namespace: target.namespace.or(applied.spec.namespace.clone()),
-            ..target
-        };
+        let target = applied.resolved.at_revision(target, recorded, &flags);
         crate::log::info(&format!(
             "target {}: rolling back to {} ({})",
-            target.name,
+            target.name(),
             snapshot.revision.commit,
             snapshot.revision.subject.as_deref().unwrap_or("no subject")
         ));
-        let capabilities = chart_capabilities(global, &target)?;
-        let manifests = render_target(global, &target, capabilities.as_ref())?;
+        let capabilities = chart_capabilities(&target)?;
+        let manifests = render_target(&target, capabilities.as_ref())?;
         targets.push(RenderedTarget {
             target,
             manifests,
             revision: Some(snapshot.revision.clone()),
-            recorded_source: Some(inventory.source.clone()),
         });
         snapshots.push(snapshot);
     }
@@ -104,7 +100,7 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
 /// gitops.yaml defined it and that file still defines a target of that name there.
 fn target_at_revision(
     snapshot: &Snapshot,
-    recorded: &RecordedSource,
+    recorded: &SourceRecord,
     name: &str,
 ) -> anyhow::Result<Option<Target>> {
     let Some(config) = &recorded.config else {
@@ -114,12 +110,8 @@ fn target_at_revision(
     if !file.is_file() {
         return Ok(None);
     }
-    let config = crate::config::Config::load(&file).with_context(|| {
-        format!(
-            "target {name}: reading {} at the revision",
-            config.display()
-        )
-    })?;
+    let config = crate::config::Config::load(&file)
+        .with_context(|| format!("target {name}: reading {} at the revision", config))?;
     match config.target(name) {
         Some(spec) => Ok(Some(target::config_target(&config, spec)?)),
         None => Ok(None),
@@ -148,78 +140,25 @@ fn is_commit(revision: &str) -> bool {
     revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Where a target came from, as the inventory recorded it at its last apply.
-struct RecordedSource {
-    path: PathBuf,
-    namespace: Option<String>,
-    create_namespace: bool,
-    helm: HelmSettings,
-    repo: Option<String>,
-    /// The gitops.yaml that defined the target, relative to the repository root.
-    config: Option<PathBuf>,
-}
-
-impl RecordedSource {
-    fn read(target: &str, value: &Value) -> anyhow::Result<Self> {
-        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-        let Some(path) = text("path") else {
-            anyhow::bail!(
-                "target {target}: the inventory does not record where the target came from (applied by an older gitops?); apply it once, then roll back"
-            );
-        };
-        if value.get("inRepository").and_then(Value::as_bool) == Some(false) {
-            anyhow::bail!(
-                "target {target} was applied from {path}, outside a Git repository: there is no revision to roll back to"
-            );
-        }
-        let helm = value.get("helm");
-        let helm_text = |key: &str| {
-            helm.and_then(|h| h.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let values = helm
-            .and_then(|h| h.get("values"))
-            .and_then(Value::as_array)
-            .map(|v| {
-                v.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let set = helm
-            .and_then(|h| h.get("set"))
-            .and_then(Value::as_array)
-            .map(|pairs| {
-                pairs
-                    .iter()
-                    .filter_map(|p| {
-                        Some((
-                            p.get(0)?.as_str()?.to_owned(),
-                            p.get(1)?.as_str()?.to_owned(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(RecordedSource {
-            path: PathBuf::from(path),
-            namespace: text("namespace"),
-            create_namespace: value.get("createNamespace").and_then(Value::as_bool) == Some(true),
-            helm: HelmSettings {
-                release_name: helm_text("releaseName"),
-                values,
-                set,
-            },
-            repo: text("repo"),
-            config: text("config").map(PathBuf::from),
-        })
+/// Where the target came from, as the inventory recorded it, if it can be rolled back.
+fn recorded_source(target: &str, recorded: Option<SourceRecord>) -> anyhow::Result<SourceRecord> {
+    let Some(recorded) = recorded.filter(|r| !r.path.is_empty()) else {
+        anyhow::bail!(
+            "target {target}: the inventory does not record where the target came from (applied by an older gitops?); apply it once, then roll back"
+        );
+    };
+    if !recorded.in_repository {
+        anyhow::bail!(
+            "target {target} was applied from {}, outside a Git repository: there is no revision to roll back to",
+            recorded.path
+        );
     }
+    Ok(recorded)
 }
 
 /// The repository to read past revisions from: `--repo`, else the one holding the current
 /// directory, else the URL the target was applied from.
-fn repository_location(global: &GlobalArgs, recorded: &RecordedSource) -> anyhow::Result<String> {
+fn repository_location(global: &GlobalArgs, recorded: &SourceRecord) -> anyhow::Result<String> {
     if let Some(url) = &global.repo {
         return Ok(url.clone());
     }

@@ -1,57 +1,56 @@
 //! `gitops status` and `gitops history`: what the inventory says, and how the members are.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
-use super::planning::{connect, default_namespace};
-use super::selection;
+use super::{resolve_all, run_flags, selection};
 use crate::apply::health::{assess, Health};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cluster::{objects, Cluster, Discovery};
 use crate::exit::Exit;
 use crate::inventory::{self, Inventory, InventoryRef, Member};
 use crate::report::table;
+use crate::resolved::{Resolved, RunFlags};
 use crate::source::{self, Relation};
-use crate::target::{self, Target};
-
-/// Most GETs in flight while reading member health.
-const CONCURRENCY: usize = 16;
+use crate::target;
 
 pub(super) struct Applied {
     pub target: String,
-    /// The target as selected (its context and namespace).
-    pub spec: Target,
+    /// The target as selected and resolved (its cluster and namespace).
+    pub resolved: Resolved,
     pub at: InventoryRef,
     pub inventory: Option<Inventory>,
 }
 
 /// Reads the inventory of every selected target.
-pub(super) async fn read_inventories(
+/// The clients are bound to `runtime`: use them on it only.
+pub(super) fn read_inventories(
+    runtime: &tokio::runtime::Runtime,
     global: &GlobalArgs,
+    flags: &RunFlags,
 ) -> anyhow::Result<Vec<(Applied, Cluster)>> {
     let config = target::load_config(global.config.as_deref())?;
     let targets = target::select_applied(&selection(global, None), config.as_ref())?;
-    let mut found = Vec::with_capacity(targets.len());
-    for target in targets {
-        let cluster = connect(global, &target).await?;
-        let at =
-            InventoryRef::for_target(&target.name, &default_namespace(global, &target, &cluster));
-        let inventory = inventory::read(&cluster, &at).await?;
-        found.push((
-            Applied {
-                target: target.name.clone(),
-                spec: target,
-                at,
-                inventory,
-            },
-            cluster,
-        ));
-    }
-    Ok(found)
+    let targets = resolve_all(targets, flags)?;
+    runtime.block_on(async {
+        let mut found = Vec::with_capacity(targets.len());
+        for resolved in targets {
+            let cluster = resolved.connection.connect().await?;
+            let at = resolved.inventory.clone();
+            let inventory = inventory::read(&cluster, &at).await?;
+            found.push((
+                Applied {
+                    target: resolved.name().to_owned(),
+                    resolved,
+                    at,
+                    inventory,
+                },
+                cluster,
+            ));
+        }
+        Ok(found)
+    })
 }
 
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -59,7 +58,7 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let found = runtime()?.block_on(read_inventories(global))?;
+    let found = read_inventories(&runtime()?, global, &run_flags(global))?;
     let mut documents = Vec::new();
     let mut text = String::new();
     let mut markdown = String::new();
@@ -119,7 +118,7 @@ pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
 
 pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
     let runtime = runtime()?;
-    let found = runtime.block_on(read_inventories(global))?;
+    let found = read_inventories(&runtime, global, &run_flags(global))?;
     let mut documents = Vec::new();
     let mut text = String::new();
     let mut markdown = String::new();
@@ -201,31 +200,22 @@ pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
 
 async fn member_health(cluster: &Cluster, members: &[Member]) -> anyhow::Result<Vec<Health>> {
     let api_versions: BTreeSet<String> = members.iter().map(Member::api_version).collect();
-    let discovery = Arc::new(Discovery::run(cluster, api_versions).await?);
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
-    let mut tasks = JoinSet::new();
-    for (index, member) in members.iter().cloned().enumerate() {
-        let (cluster, permits, discovery) = (cluster.clone(), permits.clone(), discovery.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
+    let discovery = Discovery::run(cluster, api_versions).await?;
+    let discovery = &discovery;
+    let health = cluster
+        .each(members, |member| async move {
             let Some(info) = discovery.resolve(&member.api_version(), &member.kind) else {
-                return (index, Ok(Health::Failed("kind no longer served".into())));
+                return Ok(Health::Failed("kind no longer served".into()));
             };
             let live =
-                objects::get(&cluster, info, member.namespace.as_deref(), &member.name).await;
-            let health = live.map(|found| match found {
+                objects::get(cluster, info, member.namespace.as_deref(), &member.name).await?;
+            Ok(match live {
                 Some(object) => assess(&member.group, &member.kind, &object),
                 None => Health::Failed("missing".into()),
-            });
-            (index, health)
-        });
-    }
-    let mut health = vec![Health::Healthy; members.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) = joined?;
-        health[index] = result?;
-    }
-    Ok(health)
+            })
+        })
+        .await;
+    health.into_iter().collect()
 }
 
 fn health_parts(health: &Health) -> (&'static str, &str) {

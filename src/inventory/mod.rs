@@ -11,15 +11,9 @@ mod store;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-pub use store::{read, write, InventoryError};
+use crate::render::HelmSettings;
 
-/// Label on the parent: the ApplySet id.
-pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
-/// Label on every member: the id of the ApplySet it belongs to.
-pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
-pub const TOOLING_ANNOTATION: &str = "applyset.kubernetes.io/tooling";
-pub const GROUP_KINDS_ANNOTATION: &str = "applyset.kubernetes.io/contains-group-kinds";
-pub const NAMESPACES_ANNOTATION: &str = "applyset.kubernetes.io/additional-namespaces";
+pub use store::{read, write, InventoryError};
 
 /// How many applies the history keeps.
 pub const HISTORY_LIMIT: usize = 20;
@@ -119,6 +113,37 @@ fn default_operation() -> String {
     "apply".to_owned()
 }
 
+/// Where a target came from, as its last apply recorded it: enough for `rollback` to render
+/// the target as it was at another revision without gitops.yaml.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRecord {
+    #[serde(default)]
+    pub name: String,
+    /// Relative to the repository root (to the working directory outside Git).
+    pub path: String,
+    /// False when applied from outside a Git repository: there is no revision to go back to.
+    #[serde(default = "in_repository_unless_said")]
+    pub in_repository: bool,
+    /// The namespace given by `-n` or the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_namespace: bool,
+    /// The gitops.yaml that defined the target, relative to the repository root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<HelmSettings>,
+    /// `--repo`, without credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+}
+
+fn in_repository_unless_said() -> bool {
+    true
+}
+
 /// What the parent's data holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,9 +151,9 @@ pub struct Inventory {
     pub members: Vec<Member>,
     #[serde(default)]
     pub revision: String,
-    /// Path of the target relative to the repository root, and its renderer settings.
+    /// Where the target came from (None: written by a gitops that did not record it).
     #[serde(default)]
-    pub source: serde_json::Value,
+    pub source: Option<SourceRecord>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
 }

@@ -6,11 +6,11 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::core::ApiResource;
 use serde_json::{json, Value};
 
-use super::{
-    Inventory, InventoryRef, GROUP_KINDS_ANNOTATION, ID_LABEL, NAMESPACES_ANNOTATION,
-    TOOLING_ANNOTATION,
-};
+use super::{Inventory, InventoryRef};
 use crate::cluster::{objects, Cluster, ClusterError, ResourceInfo};
+use crate::ownership::{
+    GROUP_KINDS_ANNOTATION, ID_LABEL, NAMESPACES_ANNOTATION, TOOLING_ANNOTATION,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -73,7 +73,9 @@ pub async fn read(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned(),
-        source: field("source")?,
+        // A record this version cannot read (older, or edited by hand) is as good as none:
+        // rollback then asks for one apply first.
+        source: serde_json::from_value(field("source")?).ok().flatten(),
         history: serde_json::from_value(or_empty_list(field("history")?))
             .map_err(|e| corrupt(format!("data.history: {e}")))?,
     };

@@ -1,18 +1,15 @@
 //! Building a plan: discovery, then for every object its live state and a server-side dry-run
 //! apply (field manager `gitops`), compared after normalisation.
 //!
-//! Requests run concurrently, bounded by a semaphore. Nothing is written: dry-runs persist
+//! Requests run concurrently, bounded by the cluster's limit (`Cluster::each`). Nothing is written: dry-runs persist
 //! nothing, and objects that cannot be dry-run yet (their namespace or CRD is created by this
 //! same plan) are planned from the rendered object and say so.
 
-use std::collections::{BTreeSet, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::core::ApiResource;
 use serde_json::{json, Value};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::conflict::Conflict;
 use super::defaults::{fill_native_defaults, keep_allocated};
@@ -24,7 +21,8 @@ use super::textdiff::unified;
 use super::{Action, Change, Plan};
 use crate::cluster::{alternatives, objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::config::IgnoreRule;
-use crate::inventory::{self, InventoryError, InventoryRef, Member, PART_OF_LABEL};
+use crate::inventory::{self, InventoryError, InventoryRef, Member, SourceRecord};
+use crate::ownership::{FIELD_MANAGER, PART_OF_LABEL};
 use crate::render::order::wave_of;
 use crate::render::{Manifest, Origin};
 use crate::{log, mask};
@@ -39,8 +37,6 @@ pub struct PlanRequest {
     /// A namespace to create when it does not exist (`createNamespace`).
     pub create_namespace: Option<String>,
     pub ignore: Vec<IgnoreRule>,
-    /// Most requests in flight at once.
-    pub concurrency: usize,
     /// Skip the dry-run where it provably changes nothing (see `shortcut`); off only to
     /// compare the shortcut with full dry-runs.
     pub shortcut: bool,
@@ -50,7 +46,7 @@ pub struct PlanRequest {
     pub prune: bool,
     /// For a name worked out from PATH: the source (`path`, `inRepository`) the inventory must
     /// have recorded, so that two directories whose names come out the same never share one.
-    pub expected_source: Option<Value>,
+    pub expected_source: Option<SourceRecord>,
 }
 
 /// An existing namespace in which objects of not-yet-created namespaces are validated.
@@ -64,15 +60,15 @@ type GroupKey = (String, String, Option<String>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{} object(s) of kinds the cluster does not serve (and no CRD in this render defines):\n{}", .0.len(), crate::report::bullets(.0))]
+    #[error("{} object(s) of kinds the cluster does not serve (and no CRD in this render defines):\n{}", .0.len(), crate::log::bullets(.0))]
     UnknownKinds(Vec<String>),
-    #[error("{} object(s) in namespaces that do not exist and that this render does not create (add the Namespace, or set createNamespace: true on the target):\n{}", .0.len(), crate::report::bullets(.0))]
+    #[error("{} object(s) in namespaces that do not exist and that this render does not create (add the Namespace, or set createNamespace: true on the target):\n{}", .0.len(), crate::log::bullets(.0))]
     MissingNamespaces(Vec<String>),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     #[error(transparent)]
     Inventory(#[from] InventoryError),
-    #[error("{} object(s) could not be planned:\n{}", .0.len(), crate::report::bullets(.0))]
+    #[error("{} object(s) could not be planned:\n{}", .0.len(), crate::log::bullets(.0))]
     Objects(Vec<String>),
     #[error("the inventory {inventory} was written for directory {recorded}, not {here}: both names come out as {name:?}, and sharing one inventory would prune each other's objects; give this directory its own name with --name NAME (or a target in gitops.yaml)")]
     InventoryOfAnotherDirectory {
@@ -107,8 +103,9 @@ impl Prepared {
 /// Plans one target against the cluster.
 pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, PlanError> {
     let inventory = inventory::read(cluster, &request.inventory).await?;
-    if let (Some(expected), Some(found)) = (&request.expected_source, &inventory) {
-        check_same_directory(&request, expected, &found.source)?;
+    let recorded = inventory.as_ref().and_then(|i| i.source.as_ref());
+    if let (Some(expected), Some(recorded)) = (&request.expected_source, recorded) {
+        check_same_directory(&request, expected, recorded)?;
     }
     let members = inventory
         .as_ref()
@@ -121,7 +118,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         .chain(members.iter().map(Member::api_version))
         .collect();
     let mut discovery = Discovery::run(cluster, api_versions).await?;
-    discovery.add_render_crds(&request.manifests);
+    discovery.add_crds(request.manifests.iter().map(|m| &m.object));
 
     let mut prepared = match resolve(&discovery, &request) {
         Ok(prepared) => prepared,
@@ -176,15 +173,8 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         .collect();
     let mut kept = Vec::new();
     if request.prune {
-        let (deletes, blocked) = plan_deletes(
-            cluster,
-            &discovery,
-            &request.inventory,
-            stale,
-            &changes,
-            request.concurrency,
-        )
-        .await?;
+        let (deletes, blocked) =
+            plan_deletes(cluster, &discovery, &request.inventory, stale, &changes).await?;
         changes.extend(deletes);
         kept = blocked;
     } else {
@@ -212,33 +202,27 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
 /// (inventories of older versions, which recorded no source, are taken as they are).
 fn check_same_directory(
     request: &PlanRequest,
-    expected: &Value,
-    recorded: &Value,
+    expected: &SourceRecord,
+    recorded: &SourceRecord,
 ) -> Result<(), PlanError> {
-    let path = |v: &Value| v.get("path").and_then(Value::as_str).map(str::to_owned);
-    let in_repository = |v: &Value| v.get("inRepository").and_then(Value::as_bool);
-    match (path(expected), path(recorded)) {
-        // Paths relative to a repository and to a working directory do not compare.
-        (Some(here), Some(there))
-            if here != there && in_repository(expected) == in_repository(recorded) =>
-        {
-            Err(PlanError::InventoryOfAnotherDirectory {
-                inventory: format!(
-                    "ConfigMap {}/{}",
-                    request.inventory.namespace, request.inventory.name
-                ),
-                name: request.target.clone(),
-                recorded: there,
-                here,
-            })
-        }
-        _ => Ok(()),
+    // Paths relative to a repository and to a working directory do not compare.
+    if expected.path == recorded.path || expected.in_repository != recorded.in_repository {
+        return Ok(());
     }
+    Err(PlanError::InventoryOfAnotherDirectory {
+        inventory: format!(
+            "ConfigMap {}/{}",
+            request.inventory.namespace, request.inventory.name
+        ),
+        name: request.target.clone(),
+        recorded: recorded.path.clone(),
+        here: expected.path.clone(),
+    })
 }
 
 /// An object cannot be applied before the wave that creates its namespace.
 fn check_namespace_waves(prepared: &[Prepared]) -> Result<(), PlanError> {
-    let namespace_waves: std::collections::HashMap<&str, i64> = prepared
+    let namespace_waves: HashMap<&str, i64> = prepared
         .iter()
         .filter(|p| p.info.resource.kind == "Namespace" && p.info.resource.group.is_empty())
         .map(|p| (p.name.as_str(), wave_of(&p.desired)))
@@ -397,18 +381,17 @@ async fn missing_namespaces(
     names: BTreeSet<String>,
 ) -> Result<HashSet<String>, ClusterError> {
     let info = namespace_resource();
-    let mut tasks = JoinSet::new();
-    for name in names {
-        let (cluster, info) = (cluster.clone(), info.clone());
-        tasks.spawn(async move {
-            let found = objects::get(&cluster, &info, None, &name).await;
-            (name, found)
-        });
-    }
+    let found = cluster
+        .each(names, |name| {
+            let info = &info;
+            async move {
+                let found = objects::get(cluster, info, None, &name).await;
+                (name, found)
+            }
+        })
+        .await;
     let mut missing = HashSet::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (name, found) =
-            joined.map_err(|e| ClusterError::Config(format!("planning stopped: {e}")))?;
+    for (name, found) in found {
         if found?.is_none() {
             missing.insert(name);
         }
@@ -426,42 +409,33 @@ async fn plan_objects(
         .iter()
         .map(|item| skip_reason(item, missing_namespaces))
         .collect();
-    let mut listed =
-        list_crowded_groups(cluster, &prepared, &skip_reasons, request.concurrency).await?;
-    let proven = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let permits = Arc::new(Semaphore::new(request.concurrency.max(1)));
-    let ignore: Arc<[IgnoreRule]> = request.ignore.clone().into();
-    let mut tasks = JoinSet::new();
+    let mut listed = list_crowded_groups(cluster, &prepared, &skip_reasons).await?;
+    let proven = std::sync::atomic::AtomicUsize::new(0);
+    let shortcut = request.shortcut.then_some(&proven);
     let count = prepared.len();
-    for (index, (item, skip)) in prepared.into_iter().zip(skip_reasons).enumerate() {
-        let known_live = listed
-            .get_mut(&group_key(&item))
-            .map(|objects| objects.remove(&item.name));
-        let (cluster, permits, ignore) = (cluster.clone(), permits.clone(), ignore.clone());
-        let shortcut = request.shortcut.then(|| proven.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
+    let work: Vec<_> = prepared
+        .into_iter()
+        .zip(skip_reasons)
+        .map(|(item, skip)| {
+            let known_live = listed
+                .get_mut(&group_key(&item))
+                .map(|objects| objects.remove(&item.name));
+            (item, skip, known_live)
+        })
+        .collect();
+    let results = cluster
+        .each(work, |(item, skip, known_live)| async move {
             let label = item.label();
             let kind = item.info.resource.kind.clone();
-            let result = plan_one(
-                &cluster,
-                item,
-                &ignore,
-                skip,
-                known_live,
-                shortcut.as_deref(),
-            )
-            .await;
-            (index, result, label, kind)
-        });
-    }
-    let mut changes: Vec<Option<Change>> = vec![None; count];
+            let result = plan_one(cluster, item, &request.ignore, skip, known_live, shortcut).await;
+            (result, label, kind)
+        })
+        .await;
+    let mut changes = Vec::with_capacity(count);
     let mut failures = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result, label, kind) =
-            joined.map_err(|e| ClusterError::Config(format!("planning stopped: {e}")))?;
+    for (result, label, kind) in results {
         match result {
-            Ok(change) => changes[index] = Some(change),
+            Ok(change) => changes.push(change),
             // A server that drops the connection of one request but answers others failed on
             // that object (v1.20 does so on a server-side apply of an APIService).
             Err(ClusterError::Unreachable {
@@ -496,7 +470,7 @@ async fn plan_objects(
         proven.load(std::sync::atomic::Ordering::Relaxed),
         listed.len()
     ));
-    Ok(changes.into_iter().flatten().collect())
+    Ok(changes)
 }
 
 /// The server names fields its schema lacks ("field not declared in schema"); say what
@@ -598,34 +572,24 @@ async fn list_crowded_groups(
     cluster: &Cluster,
     prepared: &[Prepared],
     skip_reasons: &[Option<String>],
-    concurrency: usize,
-) -> Result<
-    std::collections::HashMap<GroupKey, std::collections::HashMap<String, Value>>,
-    ClusterError,
-> {
-    let mut sizes: std::collections::HashMap<GroupKey, (usize, &ResourceInfo)> = Default::default();
+) -> Result<HashMap<GroupKey, HashMap<String, Value>>, ClusterError> {
+    let mut sizes: HashMap<GroupKey, (usize, &ResourceInfo)> = HashMap::new();
     for (item, skip) in prepared.iter().zip(skip_reasons) {
         if skip.is_none() {
             sizes.entry(group_key(item)).or_insert((0, &item.info)).0 += 1;
         }
     }
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut tasks = JoinSet::new();
-    for (key, (size, info)) in sizes {
-        if size < LIST_THRESHOLD {
-            continue;
-        }
-        let (cluster, info, permits) = (cluster.clone(), info.clone(), permits.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let objects = objects::list(&cluster, &info, key.2.as_deref()).await;
+    let crowded = sizes
+        .into_iter()
+        .filter(|(_, (size, _))| *size >= LIST_THRESHOLD);
+    let lists = cluster
+        .each(crowded, |(key, (_, info))| async move {
+            let objects = objects::list(cluster, info, key.2.as_deref()).await;
             (key, objects)
-        });
-    }
-    let mut listed = std::collections::HashMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (key, objects) =
-            joined.map_err(|e| ClusterError::Config(format!("planning stopped: {e}")))?;
+        })
+        .await;
+    let mut listed = HashMap::new();
+    for (key, objects) in lists {
         let by_name = objects?
             .into_iter()
             .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?.to_owned(), o)))
@@ -661,7 +625,7 @@ async fn plan_one(
     let noop = shortcut.is_some()
         && live
             .as_ref()
-            .is_some_and(|l| apply_is_noop(&item.desired, l, objects::FIELD_MANAGER));
+            .is_some_and(|l| apply_is_noop(&item.desired, l, FIELD_MANAGER));
     if let (true, Some(proven)) = (noop, shortcut) {
         proven.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -702,15 +666,15 @@ async fn plan_one(
         };
         match dry_run(false).await {
             Ok(predicted) => predicted,
-            Err(ClusterError::Api {
-                code: 409, message, ..
-            }) if super::conflict::is_field_conflict(&message) => {
-                let found = Conflict::from_message(&message, live.as_ref());
+            Err(e) => {
+                let Some(message) = e.field_conflict() else {
+                    return Err(e);
+                };
+                let found = Conflict::from_message(message, live.as_ref());
                 note = Some(found.note());
                 conflict = Some(found);
                 dry_run(true).await?
             }
-            Err(e) => return Err(e),
         }
     };
     let owners = live

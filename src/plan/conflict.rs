@@ -68,13 +68,6 @@ impl Conflict {
     }
 }
 
-/// Whether a 409's message is server-side apply's field-ownership conflict (other 409s: an
-/// object modified or created in between).
-pub fn is_field_conflict(message: &str) -> bool {
-    message.starts_with("Apply failed with")
-        && (message.contains("conflict with \"") || message.contains("conflicts with \""))
-}
-
 /// The managers a conflict message names: `conflict with "kubectl-edit" using apps/v1: …`.
 fn managers_named(message: &str) -> Vec<String> {
     let mut managers: Vec<String> = message
@@ -161,18 +154,5 @@ mod tests {
         // A manager the live object does not list (read before it wrote) is no evidence.
         let message = r#"Apply failed with 1 conflict: conflict with "newcomer" using v1: .data.a"#;
         assert!(!Conflict::from_message(message, Some(&edited)).imperative_only);
-    }
-
-    #[test]
-    fn only_server_side_apply_conflicts_are_field_conflicts() {
-        assert!(is_field_conflict(
-            r#"Apply failed with 1 conflict: conflict with "x" using v1: .data.a"#
-        ));
-        assert!(is_field_conflict(
-            "Apply failed with 2 conflicts: conflicts with \"x\" using apps/v1:\n- .spec.replicas"
-        ));
-        assert!(!is_field_conflict(
-            r#"Operation cannot be fulfilled on configmaps "a": the object has been modified"#
-        ));
     }
 }

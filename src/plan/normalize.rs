@@ -137,9 +137,9 @@ pub fn respect_ignored(desired: &mut Value, live: &Value, rules: &[&IgnoreRule])
 
 /// Labels and annotations gitops reads on the objects it applies: always Git's.
 const OWN_METADATA: [(&str, &str); 3] = [
-    ("labels", crate::inventory::PART_OF_LABEL),
-    ("annotations", super::prune::PRUNE_ANNOTATION),
-    ("annotations", super::prune::ARGO_SYNC_OPTIONS),
+    ("labels", crate::ownership::PART_OF_LABEL),
+    ("annotations", crate::ownership::PRUNE_ANNOTATION),
+    ("annotations", crate::ownership::ARGO_SYNC_OPTIONS),
 ];
 
 fn keep_own_metadata(desired: &mut Value, git: &Value) {
@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn what_gitops_relies_on_is_never_taken_from_live() {
-        let part_of = crate::inventory::PART_OF_LABEL;
+        let part_of = crate::ownership::PART_OF_LABEL;
         let mut desired = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "labels": {part_of: "ours", "app": "web"},
                 "annotations": {"gitops.dev/prune": "disabled"}},

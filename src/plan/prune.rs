@@ -3,23 +3,15 @@
 //! Only objects that the inventory lists AND that carry this target's membership label are
 //! deleted; `gitops.dev/prune: disabled` and Argo CD's `Prune=false` keep an object.
 
-use std::sync::Arc;
-
 use serde_json::Value;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::normalize::normalize;
 use super::textdiff::unified;
 use super::{Action, Change};
 use crate::cluster::{objects, Cluster, ClusterError, Discovery, ResourceInfo};
-use crate::inventory::{InventoryRef, Member, PART_OF_LABEL};
+use crate::inventory::{InventoryRef, Member};
 use crate::mask;
-
-/// Annotation that keeps an object from being pruned (`disabled`).
-pub const PRUNE_ANNOTATION: &str = "gitops.dev/prune";
-/// Argo CD's sync options; `Prune=false` keeps an object.
-pub const ARGO_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+use crate::ownership::{ARGO_SYNC_OPTIONS, PART_OF_LABEL, PRUNE_ANNOTATION};
 
 /// Why a live object must not be pruned, if it must not.
 pub fn prune_blocker(live: &Value, inventory: &InventoryRef) -> Option<String> {
@@ -46,13 +38,6 @@ pub fn prune_blocker(live: &Value, inventory: &InventoryRef) -> Option<String> {
     None
 }
 
-/// A rendered object with a stale member's kind, namespace and name under another API group.
-struct Twin {
-    resource: ResourceInfo,
-    namespace: Option<String>,
-    name: String,
-}
-
 /// What planning one stale member found.
 enum Planned {
     Delete(Box<Change>),
@@ -72,12 +57,10 @@ pub async fn plan_deletes(
     inventory: &InventoryRef,
     stale: Vec<Member>,
     rendered: &[Change],
-    concurrency: usize,
 ) -> Result<(Vec<Change>, Vec<String>), ClusterError> {
     let mut kept = Vec::new();
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut tasks = JoinSet::new();
-    for (index, member) in stale.into_iter().enumerate() {
+    let mut work = Vec::with_capacity(stale.len());
+    for member in stale {
         let Some(info) = discovery.resolve(&member.api_version(), &member.kind) else {
             kept.push(format!(
                 "{} {} {}: its kind is no longer served; not pruned",
@@ -87,7 +70,7 @@ pub async fn plan_deletes(
             ));
             continue;
         };
-        let twins: Vec<Twin> = rendered
+        let twins: Vec<&Change> = rendered
             .iter()
             .filter(|c| {
                 c.resource.resource.kind == member.kind
@@ -95,35 +78,18 @@ pub async fn plan_deletes(
                     && c.namespace == member.namespace
                     && c.name == member.name
             })
-            .map(|c| Twin {
-                resource: c.resource.clone(),
-                namespace: c.namespace.clone(),
-                name: c.name.clone(),
-            })
             .collect();
-        let (cluster, permits, inventory, info) = (
-            cluster.clone(),
-            permits.clone(),
-            inventory.clone(),
-            info.clone(),
-        );
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let planned = plan_delete(&cluster, &info, &inventory, member, &twins).await;
-            (index, planned)
-        });
-    }
-    let mut planned = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) =
-            joined.map_err(|e| ClusterError::Config(format!("planning stopped: {e}")))?;
-        planned.push((index, result?));
+        work.push((info, member, twins));
     }
     // In the inventory's order, whatever order the answers came in.
-    planned.sort_by_key(|(index, _)| *index);
+    let planned = cluster
+        .each(work, |(info, member, twins)| async move {
+            plan_delete(cluster, info, inventory, member, &twins).await
+        })
+        .await;
     let mut deletes = Vec::new();
-    for (_, outcome) in planned {
-        match outcome {
+    for outcome in planned {
+        match outcome? {
             Planned::Delete(change) => deletes.push(*change),
             Planned::Kept(why) => kept.push(why),
             Planned::Gone => {}
@@ -137,7 +103,7 @@ async fn plan_delete(
     info: &ResourceInfo,
     inventory: &InventoryRef,
     member: Member,
-    twins: &[Twin],
+    twins: &[&Change],
 ) -> Result<Planned, ClusterError> {
     let ns = member.namespace.as_deref();
     let Some(live) = objects::get(cluster, info, ns, &member.name).await? else {
@@ -172,7 +138,7 @@ async fn plan_delete(
 async fn same_object(
     cluster: &Cluster,
     live: &Value,
-    twins: &[Twin],
+    twins: &[&Change],
 ) -> Result<Option<String>, ClusterError> {
     let uid = |object: &Value| {
         object
@@ -188,7 +154,7 @@ async fn same_object(
             .and_then(uid)
             .is_some_and(|u| Some(u) == uid(live))
         {
-            return Ok(Some(objects::describe(&twin.resource, ns, &twin.name)));
+            return Ok(Some(twin.describe()));
         }
     }
     Ok(None)

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::external::run;
+use super::runner::run;
 use super::tools;
 use super::{display_path, RenderError};
 use crate::log;
@@ -170,7 +170,7 @@ fn add_repositories(
     }
     for url in urls {
         // A stable name per URL: `--force-update` then makes adding it twice harmless.
-        let name = format!("gitops-{:016x}", crate::target::fnv1a(url.as_bytes()));
+        let name = format!("gitops-{:016x}", crate::names::fnv1a(url.as_bytes()));
         let args = [
             "repo",
             "add",

@@ -10,6 +10,7 @@ mod kustomize_origin;
 pub mod manifest;
 pub mod order;
 mod plain;
+mod runner;
 pub mod tools;
 pub mod validate;
 
@@ -17,7 +18,25 @@ use std::path::{Path, PathBuf};
 
 pub use manifest::{Manifest, ObjectRef, Origin, ParseError};
 
-use crate::target::{Source, Target};
+/// Where a target's manifests are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Path(PathBuf),
+    Stdin,
+}
+
+/// A chart target's Helm settings (also recorded in the inventory, for `rollback`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmSettings {
+    #[serde(default)]
+    pub release_name: Option<String>,
+    /// Values files, relative to the chart directory (as in Argo CD).
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub set: Vec<(String, String)>,
+}
 
 /// How a path is rendered (SPEC.md, Rendering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +126,6 @@ fn kustomization_file(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Renders one target. `namespace` is the release namespace handed to Helm.
 /// What a chart may ask about its cluster (`.Capabilities`): the server's version and the API
 /// versions it serves, as `group/version` and `group/version/Kind`. Known only when rendering
 /// for a cluster (diff, apply, rollback); `render` alone uses helm's defaults.
@@ -117,12 +135,40 @@ pub struct Capabilities {
     pub api_versions: Vec<String>,
 }
 
-pub fn render(
-    target: &Target,
-    namespace: &str,
-    capabilities: Option<&Capabilities>,
-) -> Result<(SourceKind, Vec<Manifest>), RenderError> {
-    match &target.source {
+impl Capabilities {
+    /// From the server's version and each group-version it serves with its kinds: every
+    /// `group/version` and `group/version/Kind`, sorted.
+    pub fn new<'a>(
+        kube_version: String,
+        served: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>,
+    ) -> Self {
+        let mut api_versions = std::collections::BTreeSet::new();
+        for (group_version, kinds) in served {
+            api_versions.insert(group_version.to_owned());
+            api_versions.extend(kinds.iter().map(|kind| format!("{group_version}/{kind}")));
+        }
+        Capabilities {
+            kube_version,
+            api_versions: api_versions.into_iter().collect(),
+        }
+    }
+}
+
+/// What rendering one target needs.
+pub struct RenderRequest<'a> {
+    pub source: &'a Source,
+    pub helm: &'a HelmSettings,
+    /// The target's name: the Helm release name unless the settings name one.
+    pub name: &'a str,
+    /// The release namespace handed to Helm.
+    pub namespace: &'a str,
+    /// The cluster's capabilities, when rendering for one.
+    pub capabilities: Option<&'a Capabilities>,
+}
+
+/// Renders one target.
+pub fn render(request: &RenderRequest<'_>) -> Result<(SourceKind, Vec<Manifest>), RenderError> {
+    match request.source {
         Source::Stdin => {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
@@ -136,9 +182,13 @@ pub fn render(
                 SourceKind::File => plain::read_file(path)?,
                 SourceKind::Plain => plain::read_dir(path)?,
                 SourceKind::Kustomize => external::kustomize(path)?,
-                SourceKind::Helm => {
-                    external::helm(path, &target.helm, &target.name, namespace, capabilities)?
-                }
+                SourceKind::Helm => external::helm(
+                    path,
+                    request.helm,
+                    request.name,
+                    request.namespace,
+                    request.capabilities,
+                )?,
                 SourceKind::Stdin => unreachable!("detect never answers stdin"),
             };
             Ok((kind, manifests))

@@ -117,7 +117,7 @@ fn reject_nested_app(root: &Path, dir: &Path) -> Result<(), RenderError> {
 /// gitops.yaml configures gitops; it is not a manifest, also when it sits in a target's directory.
 fn is_config_file(path: &Path) -> bool {
     path.file_name()
-        .is_some_and(|n| n == crate::config::FILE_NAME)
+        .is_some_and(|n| n == crate::names::CONFIG_FILE_NAME)
 }
 
 fn has_extension(path: &Path, extensions: &[&str]) -> bool {

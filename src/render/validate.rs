@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::manifest::{Manifest, ObjectRef, Origin};
 use super::order::wave;
 use crate::kinds;
+use crate::names::{invalid_dns_label, invalid_label_value, invalid_name, invalid_qualified_name};
 
 /// etcd's default request limit (`--max-request-bytes`, 1.5 MiB). A bigger object passes the
 /// server dry-run, which never reaches etcd, and then fails on the real write ("etcdserver:
@@ -219,95 +220,6 @@ fn crd_scopes(manifests: &[Manifest]) -> HashMap<(String, String), bool> {
             Some(((group.to_owned(), kind.to_owned()), cluster))
         })
         .collect()
-}
-
-/// Name rules of the API server: DNS labels for Namespaces and Services, path segments for
-/// RBAC objects (which allow `system:` names), DNS subdomains for everything else.
-fn invalid_name(group: &str, kind: &str, name: &str) -> Option<String> {
-    match (group, kind) {
-        ("", "Namespace" | "Service") => invalid_dns_label(name),
-        ("rbac.authorization.k8s.io", _) => invalid_path_segment(name),
-        _ => invalid_dns_subdomain(name),
-    }
-}
-
-fn invalid_path_segment(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("must not be empty".into());
-    }
-    if name == "." || name == ".." {
-        return Some("must not be \".\" or \"..\"".into());
-    }
-    name.contains(['/', '%'])
-        .then(|| "must not contain '/' or '%'".into())
-}
-
-fn is_lower_alnum(c: char) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit()
-}
-
-pub(crate) fn invalid_dns_label(name: &str) -> Option<String> {
-    if name.is_empty() || name.len() > 63 {
-        return Some("must be 1 to 63 characters".into());
-    }
-    let ok = name.chars().all(|c| is_lower_alnum(c) || c == '-')
-        && name.starts_with(is_lower_alnum)
-        && name.ends_with(is_lower_alnum);
-    (!ok).then(|| {
-        "must consist of lower case letters, digits and '-', and start and end with a letter or digit".into()
-    })
-}
-
-fn invalid_dns_subdomain(name: &str) -> Option<String> {
-    if name.is_empty() || name.len() > 253 {
-        return Some("must be 1 to 253 characters".into());
-    }
-    let ok = name.split('.').all(|part| {
-        !part.is_empty()
-            && part.chars().all(|c| is_lower_alnum(c) || c == '-')
-            && part.starts_with(is_lower_alnum)
-            && part.ends_with(is_lower_alnum)
-    });
-    (!ok).then(|| {
-        "must consist of lower case letters, digits, '-' and '.', and start and end with a letter or digit".into()
-    })
-}
-
-/// Label and annotation keys: an optional DNS-subdomain prefix, `/`, and a name of 1–63 chars.
-fn invalid_qualified_name(key: &str) -> Option<String> {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((prefix, name)) => (Some(prefix), name),
-        None => (None, key),
-    };
-    if let Some(why) = prefix.and_then(invalid_dns_subdomain) {
-        return Some(format!("prefix {why}"));
-    }
-    if name.is_empty() || name.len() > 63 {
-        return Some("name part must be 1 to 63 characters".into());
-    }
-    invalid_label_chars(name)
-}
-
-fn invalid_label_value(value: &str) -> Option<String> {
-    if value.is_empty() {
-        return None;
-    }
-    if value.len() > 63 {
-        return Some("must be at most 63 characters".into());
-    }
-    invalid_label_chars(value)
-}
-
-fn invalid_label_chars(text: &str) -> Option<String> {
-    let alnum = |c: char| c.is_ascii_alphanumeric();
-    let ok = text
-        .chars()
-        .all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
-        && text.starts_with(alnum)
-        && text.ends_with(alnum);
-    (!ok).then(|| {
-        "must consist of letters, digits, '-', '_' and '.', and start and end with a letter or digit".into()
-    })
 }
 
 #[cfg(test)]

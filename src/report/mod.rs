@@ -7,15 +7,6 @@ pub mod progress;
 pub mod table;
 pub mod text;
 
-/// One `  - item` line per item, for error messages that list several things.
-pub fn bullets<T: std::fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(|item| format!("  - {item}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Writes a result to stdout. A reader that left (`gitops history | head`) gives a BrokenPipe
 /// error, which main treats as success, instead of the panic `println!` would give.
 pub fn write_stdout(text: &str) -> std::io::Result<()> {

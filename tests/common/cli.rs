@@ -60,6 +60,38 @@ impl Gitops {
         }
     }
 
+    /// gitops as a pod runs it: no kubeconfig anywhere (`HOME` is `home`, `KUBECONFIG` unset),
+    /// the API server named by `KUBERNETES_SERVICE_HOST`/`_PORT`, and `service_account` (token,
+    /// ca.crt, namespace) mounted where kube reads a pod's service account. The mount is made
+    /// in a mount namespace of its own (`unshare`, which needs root, as these machines and CI
+    /// have), so nothing outside the run sees it.
+    pub fn in_pod<I, S>(service_account: &Path, server: (&str, u16), home: &Path, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        const MOUNT_POINT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+        let mut command = Command::new("unshare");
+        command
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "mkdir -p {MOUNT_POINT} && mount --bind \"$0\" {MOUNT_POINT} && exec \"$@\""
+            ))
+            .arg(service_account)
+            .arg(env!("CARGO_BIN_EXE_gitops"))
+            .args(args)
+            .current_dir(repo_root())
+            .env_remove("KUBECONFIG")
+            .env_remove("NO_COLOR")
+            .env("HOME", home)
+            .env("KUBERNETES_SERVICE_HOST", server.0)
+            .env("KUBERNETES_SERVICE_PORT", server.1.to_string());
+        Gitops {
+            command,
+            stdin: None,
+        }
+    }
+
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.command.current_dir(dir);
         self

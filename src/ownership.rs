@@ -1,0 +1,20 @@
+//! What marks an object as gitops's, and what its annotations ask of gitops: the field manager
+//! gitops applies with, the ApplySet labels of KEP-3659 that tie members to their inventory,
+//! and the annotations that keep an object from being pruned. The cluster layer, the inventory
+//! and the plan all read them from here.
+
+/// The field manager of every server-side apply gitops sends.
+pub const FIELD_MANAGER: &str = "gitops";
+
+/// Label on the parent: the ApplySet id.
+pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
+/// Label on every member: the id of the ApplySet it belongs to.
+pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
+pub const TOOLING_ANNOTATION: &str = "applyset.kubernetes.io/tooling";
+pub const GROUP_KINDS_ANNOTATION: &str = "applyset.kubernetes.io/contains-group-kinds";
+pub const NAMESPACES_ANNOTATION: &str = "applyset.kubernetes.io/additional-namespaces";
+
+/// Annotation that keeps an object from being pruned (`disabled`).
+pub const PRUNE_ANNOTATION: &str = "gitops.dev/prune";
+/// Argo CD's sync options; `Prune=false` keeps an object.
+pub const ARGO_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
