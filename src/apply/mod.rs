@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::cluster::{objects, Cluster, ClusterError};
-use crate::inventory::{self, HistoryEntry, Inventory, Member};
+use crate::inventory::{self, HistoryEntry, Inventory, Member, RunRecord};
 use crate::kinds::{self, KindRank};
 use crate::plan::conflict::Conflict;
 use crate::plan::{Action, Change, Plan};
@@ -483,7 +483,7 @@ async fn prune_one(
     ))
 }
 
-/// The inventory after this run: what is now applied, plus what it still owns.
+/// The inventory after this run (see `Inventory::next`).
 fn next_inventory(
     plan: &Plan,
     previous: &Inventory,
@@ -493,75 +493,33 @@ fn next_inventory(
     started: Instant,
     result: &str,
 ) -> Inventory {
-    let mut members: Vec<Member> = if completed {
-        // Everything rendered is applied; deleted members are gone; kept ones stay listed only
-        // when pruning was off (so that a later prune can remove them).
-        let mut members: Vec<Member> = plan
-            .changes
-            .iter()
-            .filter(|c| c.member)
-            .map(Change::member)
-            .collect();
-        if !plan.prune {
-            let rendered: Vec<Member> = members.clone();
-            let rendered_ids = inventory::identities(&rendered);
-            members.extend(
-                previous
-                    .members
-                    .iter()
-                    .filter(|m| !rendered_ids.contains(&m.identity()))
-                    .cloned(),
-            );
-        }
-        members
-    } else {
-        // A failed run keeps every earlier member and adds what it wrote: nothing is forgotten.
-        let mut members = previous.members.clone();
-        let rendered: Vec<Member> = plan
-            .changes
-            .iter()
-            .filter(|c| c.member)
-            .map(Change::member)
-            .collect();
-        let rendered_ids = inventory::identities(&rendered);
-        let previous_ids = inventory::identities(&previous.members);
-        members.extend(
-            applied
-                .iter()
-                .filter(|a| {
-                    rendered_ids.contains(&a.identity()) && !previous_ids.contains(&a.identity())
-                })
-                .cloned(),
-        );
-        members
-    };
-    members.sort();
-    members.dedup();
     let summary = plan.summary();
-    let mut inventory = Inventory {
-        members,
-        revision: if completed {
-            plan.revision.clone()
-        } else {
-            previous.revision.clone()
-        },
-        source: Some(options.source.clone()),
-        history: previous.history.clone(),
-    };
-    inventory.record(HistoryEntry {
+    previous.next(RunRecord {
+        rendered: plan
+            .changes
+            .iter()
+            .filter(|c| c.member)
+            .map(Change::member)
+            .collect(),
+        applied,
+        completed,
+        pruned: plan.prune,
         revision: plan.revision.clone(),
-        author: options.revision.as_ref().and_then(|r| r.author.clone()),
-        subject: options.revision.as_ref().and_then(|r| r.subject.clone()),
-        time: clock::now_rfc3339(),
-        user: options.user.clone(),
-        job_url: options.job_url.clone(),
-        operation: options.operation.to_owned(),
-        result: result.to_owned(),
-        created: summary.create,
-        updated: summary.update,
-        deleted: summary.delete,
-        unchanged: summary.unchanged,
-        duration_seconds: (started.elapsed().as_millis() as f64) / 1000.0,
-    });
-    inventory
+        source: options.source.clone(),
+        entry: HistoryEntry {
+            revision: plan.revision.clone(),
+            author: options.revision.as_ref().and_then(|r| r.author.clone()),
+            subject: options.revision.as_ref().and_then(|r| r.subject.clone()),
+            time: clock::now_rfc3339(),
+            user: options.user.clone(),
+            job_url: options.job_url.clone(),
+            operation: options.operation.to_owned(),
+            result: result.to_owned(),
+            created: summary.create,
+            updated: summary.update,
+            deleted: summary.delete,
+            unchanged: summary.unchanged,
+            duration_seconds: (started.elapsed().as_millis() as f64) / 1000.0,
+        },
+    })
 }

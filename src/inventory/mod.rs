@@ -158,7 +158,61 @@ pub struct Inventory {
     pub history: Vec<HistoryEntry>,
 }
 
+/// What one run did, as the inventory records it.
+pub struct RunRecord<'a> {
+    /// Every object the plan renders that belongs to the inventory.
+    pub rendered: Vec<Member>,
+    /// What the run wrote or found unchanged.
+    pub applied: &'a [Member],
+    /// Every write succeeded (the objects may still be unhealthy).
+    pub completed: bool,
+    /// Stale members were pruned; else they stay listed, so that a later prune removes them.
+    pub pruned: bool,
+    pub revision: String,
+    pub source: SourceRecord,
+    pub entry: HistoryEntry,
+}
+
 impl Inventory {
+    /// The inventory after `run`. A completed run lists what it rendered (and, when it did not
+    /// prune, the members it left); a failed one keeps every earlier member and adds what it
+    /// wrote, so that nothing it created is forgotten by the next prune. The revision moves
+    /// only with a completed run.
+    pub fn next(&self, run: RunRecord<'_>) -> Inventory {
+        let rendered_ids = identities(&run.rendered);
+        let mut members = if run.completed {
+            let kept = self
+                .members
+                .iter()
+                .filter(|m| !run.pruned && !rendered_ids.contains(&m.identity()));
+            kept.cloned().chain(run.rendered.iter().cloned()).collect()
+        } else {
+            let previous_ids = identities(&self.members);
+            let written = run.applied.iter().filter(|a| {
+                rendered_ids.contains(&a.identity()) && !previous_ids.contains(&a.identity())
+            });
+            self.members
+                .iter()
+                .chain(written)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        members.sort();
+        members.dedup();
+        let mut next = Inventory {
+            members,
+            revision: if run.completed {
+                run.revision
+            } else {
+                self.revision.clone()
+            },
+            source: Some(run.source),
+            history: self.history.clone(),
+        };
+        next.record(run.entry);
+        next
+    }
+
     /// Adds an entry and keeps the newest `HISTORY_LIMIT`.
     pub fn record(&mut self, entry: HistoryEntry) {
         self.history.push(entry);
@@ -192,24 +246,81 @@ mod tests {
         );
     }
 
+    fn member(name: &str) -> Member {
+        Member {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("shop".into()),
+            name: name.into(),
+        }
+    }
+
+    fn entry(result: &str) -> HistoryEntry {
+        HistoryEntry {
+            revision: "r2".into(),
+            author: None,
+            subject: None,
+            time: String::new(),
+            user: None,
+            job_url: None,
+            operation: "apply".into(),
+            result: result.into(),
+            created: 0,
+            updated: 0,
+            deleted: 0,
+            unchanged: 0,
+            duration_seconds: 0.0,
+        }
+    }
+
+    fn run<'a>(
+        rendered: &[&str],
+        applied: &'a [Member],
+        completed: bool,
+        pruned: bool,
+    ) -> RunRecord<'a> {
+        RunRecord {
+            rendered: rendered.iter().map(|n| member(n)).collect(),
+            applied,
+            completed,
+            pruned,
+            revision: "r2".into(),
+            source: SourceRecord::default(),
+            entry: entry(if completed { "succeeded" } else { "failed" }),
+        }
+    }
+
+    #[test]
+    fn a_run_moves_members_and_revision_as_it_went() {
+        let before = Inventory {
+            members: vec![member("a"), member("old")],
+            revision: "r1".into(),
+            ..Inventory::default()
+        };
+        let names = |i: &Inventory| i.members.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
+        // Completed with prune: what it rendered, nothing else.
+        let after = before.next(run(&["a", "b"], &[], true, true));
+        assert_eq!(names(&after), ["a", "b"]);
+        assert_eq!(after.revision, "r2");
+        // Completed without prune: the stale member stays listed for a later prune.
+        let after = before.next(run(&["a", "b"], &[], true, false));
+        assert_eq!(names(&after), ["a", "b", "old"]);
+        // Failed after writing b: every earlier member stays, b is added, the revision stays.
+        let written = [member("b")];
+        let after = before.next(run(&["a", "b", "c"], &written, false, true));
+        assert_eq!(names(&after), ["a", "b", "old"]);
+        assert_eq!(after.revision, "r1");
+        assert_eq!(after.history.last().unwrap().result, "failed");
+    }
+
     #[test]
     fn history_is_bounded() {
         let mut inventory = Inventory::default();
         for i in 0..25 {
             inventory.record(HistoryEntry {
                 revision: i.to_string(),
-                author: None,
-                subject: None,
-                time: String::new(),
-                user: None,
-                job_url: None,
-                operation: "apply".into(),
-                result: "succeeded".into(),
-                created: 0,
-                updated: 0,
-                deleted: 0,
-                unchanged: 0,
-                duration_seconds: 0.0,
+                ..entry("succeeded")
             });
         }
         assert_eq!(inventory.history.len(), HISTORY_LIMIT);
