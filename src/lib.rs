@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod exit;
+pub mod identity;
 pub mod inventory;
 pub mod kinds;
 pub mod log;
@@ -37,6 +38,7 @@ mod layering {
     const BASE: &[&str] = &[
         "clock",
         "exit",
+        "identity",
         "kinds",
         "log",
         "mask",

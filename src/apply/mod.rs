@@ -13,10 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::{objects, Cluster, ClusterError};
 use crate::inventory::{self, HistoryEntry, Inventory, Member, RunRecord};
-use crate::kinds::{self, KindRank};
+use crate::kinds::KindRank;
 use crate::plan::conflict::Conflict;
 use crate::plan::{Action, Change, Plan};
-use crate::render::order::wave_of;
 use crate::report::progress::Progress;
 use crate::{clock, log};
 
@@ -85,17 +84,6 @@ fn summary(objects: &[String]) -> String {
         n if n <= 10 => objects.join(", "),
         n => format!("{}, and {} more", objects[..10].join(", "), n - 10),
     }
-}
-
-fn wave(change: &Change) -> i64 {
-    change.desired.as_ref().map_or(0, wave_of)
-}
-
-fn rank(change: &Change) -> KindRank {
-    kinds::rank(
-        &change.resource.resource.group,
-        &change.resource.resource.kind,
-    )
 }
 
 /// Executes `plan`. Writes the inventory at the end, also when a write failed.
@@ -217,7 +205,7 @@ async fn run(
     let mut groups: BTreeMap<(i64, KindRank), Vec<&Change>> = BTreeMap::new();
     for change in plan.changes.iter().filter(|c| c.action != Action::Delete) {
         groups
-            .entry((wave(change), rank(change)))
+            .entry((change.wave, change.rank))
             .or_default()
             .push(change);
     }
@@ -399,7 +387,7 @@ async fn prune(cluster: &Cluster, plan: &Plan) -> Result<(), ApplyError> {
     let mut groups: BTreeMap<std::cmp::Reverse<KindRank>, Vec<&Change>> = BTreeMap::new();
     for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
         groups
-            .entry(std::cmp::Reverse(rank(change)))
+            .entry(std::cmp::Reverse(change.rank))
             .or_default()
             .push(change);
     }

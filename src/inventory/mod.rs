@@ -11,6 +11,7 @@ mod store;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::identity::ObjectRef;
 use crate::render::HelmSettings;
 
 pub use store::{read, write, InventoryError};
@@ -70,13 +71,13 @@ impl Member {
     }
 
     /// The object's identity, whatever version it was listed under.
-    pub fn identity(&self) -> (&str, &str, Option<&str>, &str) {
-        (
-            &self.group,
-            &self.kind,
-            self.namespace.as_deref(),
-            &self.name,
-        )
+    pub fn identity(&self) -> ObjectRef {
+        ObjectRef {
+            group: self.group.clone(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -222,9 +223,7 @@ impl Inventory {
 }
 
 /// A set of member identities, for lookups that would otherwise scan lists (5,000 × 5,000).
-pub fn identities(
-    members: &[Member],
-) -> std::collections::HashSet<(&str, &str, Option<&str>, &str)> {
+pub fn identities(members: &[Member]) -> std::collections::HashSet<ObjectRef> {
     members.iter().map(Member::identity).collect()
 }
 

@@ -23,7 +23,7 @@ use crate::cluster::{alternatives, objects, Cluster, ClusterError, Discovery, Re
 use crate::config::IgnoreRule;
 use crate::inventory::{self, InventoryError, InventoryRef, Member, SourceRecord};
 use crate::ownership::{FIELD_MANAGER, PART_OF_LABEL};
-use crate::render::order::wave_of;
+use crate::render::order;
 use crate::render::{Manifest, Origin};
 use crate::{log, mask};
 
@@ -88,6 +88,8 @@ struct Prepared {
     origin: Option<Origin>,
     /// Rendered (a member of the inventory), or made by gitops (`createNamespace`).
     member: bool,
+    /// The manifest's wave (validated before planning; 0 for a made namespace).
+    wave: i64,
 }
 
 impl Prepared {
@@ -225,14 +227,14 @@ fn check_namespace_waves(prepared: &[Prepared]) -> Result<(), PlanError> {
     let namespace_waves: HashMap<&str, i64> = prepared
         .iter()
         .filter(|p| p.info.resource.kind == "Namespace" && p.info.resource.group.is_empty())
-        .map(|p| (p.name.as_str(), wave_of(&p.desired)))
+        .map(|p| (p.name.as_str(), p.wave))
         .collect();
     let early: Vec<String> = prepared
         .iter()
         .filter_map(|p| {
             let ns = p.namespace.as_deref()?;
             let ns_wave = *namespace_waves.get(ns)?;
-            let wave = wave_of(&p.desired);
+            let wave = p.wave;
             (wave < ns_wave).then(|| {
                 format!("{}: {} is in wave {wave}, but its namespace {ns} is created in wave {ns_wave}; give the Namespace a wave of {wave} or less", p.label(), objects::describe(&p.info, Some(ns), &p.name))
             })
@@ -352,6 +354,7 @@ fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> 
         desired,
         origin: Some(manifest.origin.clone()),
         member: true,
+        wave: order::wave(manifest).unwrap_or(0),
     }
 }
 
@@ -372,6 +375,7 @@ fn namespace_object(name: &str) -> Prepared {
         origin: None,
         // Like Argo CD's CreateNamespace: created when missing, never owned, so never pruned.
         member: false,
+        wave: 0,
     }
 }
 
@@ -701,6 +705,7 @@ async fn plan_one(
             unified(old.as_ref(), Some(&new))
         }
     };
+    let rank = crate::kinds::rank(&item.info.resource.group, &item.info.resource.kind);
     Ok(Change {
         action,
         resource: item.info,
@@ -712,6 +717,8 @@ async fn plan_one(
         diff,
         note,
         conflict,
+        wave: item.wave,
+        rank,
     })
 }
 

@@ -18,6 +18,7 @@ pub use build::{build, PlanError, PlanRequest};
 
 use crate::cluster::ResourceInfo;
 use crate::inventory::{Inventory, InventoryRef, Member};
+use crate::kinds::KindRank;
 use crate::render::Origin;
 
 /// What a change does to one object.
@@ -70,6 +71,10 @@ pub struct Change {
     pub note: Option<String>,
     /// Fields other managers own, found by the dry-run; the prediction takes them.
     pub conflict: Option<conflict::Conflict>,
+    /// Apply order, worked out once here: the wave (0 for deletes and made namespaces) and the
+    /// kind's rank within it.
+    pub wave: i64,
+    pub rank: KindRank,
 }
 
 impl Change {

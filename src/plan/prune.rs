@@ -131,6 +131,8 @@ async fn plan_delete(
         diff: unified(Some(&old), None),
         note: None,
         conflict: None,
+        wave: 0,
+        rank: crate::kinds::rank(&info.resource.group, &info.resource.kind),
     })))
 }
 

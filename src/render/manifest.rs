@@ -54,28 +54,7 @@ pub struct Manifest {
     pub origin: Origin,
 }
 
-/// Identity of an object: its group, kind, namespace and name (SPEC.md, Rendering).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectRef {
-    pub group: String,
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = if self.group.is_empty() {
-            self.kind.clone()
-        } else {
-            format!("{}.{}", self.kind, self.group)
-        };
-        match &self.namespace {
-            Some(ns) => write!(f, "{kind} {ns}/{}", self.name),
-            None => write!(f, "{kind} {}", self.name),
-        }
-    }
-}
+pub use crate::identity::ObjectRef;
 
 impl Manifest {
     fn str_field(&self, pointer: &str) -> Option<&str> {

@@ -16,15 +16,6 @@ pub fn wave(manifest: &Manifest) -> Result<i64, (&'static str, String)> {
     Ok(0)
 }
 
-/// The wave of an object as a JSON value (0 when absent or invalid; validation reports those).
-pub fn wave_of(object: &serde_json::Value) -> i64 {
-    let annotations = object.pointer("/metadata/annotations");
-    WAVE_ANNOTATIONS
-        .iter()
-        .find_map(|key| annotations?.get(*key)?.as_str()?.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// The sort key of an object; invalid waves sort as 0 (validation reports them).
 pub fn apply_key(manifest: &Manifest) -> (i64, KindRank) {
     let kind = manifest.kind().unwrap_or_default();
