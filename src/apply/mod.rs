@@ -176,6 +176,39 @@ pub fn refuse_before_writing(plan: &Plan, options: &ApplyOptions) -> Result<(), 
     })
 }
 
+/// Writes the plan's create of `namespace`, if it has one, ahead of everything else: the first
+/// apply into a new namespace needs it to hold the target's lease there. Whether it wrote it.
+/// Called only after the whole plan passed its checks (`refuse_before_writing`).
+pub async fn create_namespace_first(
+    cluster: &Cluster,
+    plan: &Plan,
+    namespace: &str,
+) -> Result<bool, ClusterError> {
+    let planned = plan.changes.iter().find(|c| {
+        c.action == Action::Create
+            && c.resource.resource.group.is_empty()
+            && c.resource.resource.kind == "Namespace"
+            && c.name == namespace
+    });
+    let Some((change, desired)) = planned.and_then(|c| Some((c, c.desired.as_ref()?))) else {
+        return Ok(false);
+    };
+    objects::apply(
+        cluster,
+        &change.resource,
+        None,
+        &change.name,
+        desired,
+        false,
+        false,
+    )
+    .await?;
+    log::verbose(&format!(
+        "namespace {namespace} created first, for the target's lease"
+    ));
+    Ok(true)
+}
+
 /// What a run that lost the cluster had done, and had not.
 fn interrupted(plan: &Plan, cause: ClusterError, applied: &[Member]) -> ApplyError {
     let applied_ids = inventory::identities(applied);

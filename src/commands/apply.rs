@@ -173,31 +173,9 @@ async fn first_apply_lease(
     target: &Resolved,
     plan: &crate::plan::Plan,
 ) -> anyhow::Result<Option<LeaseGuard>> {
-    let namespace = &target.namespace;
-    let Some(change) = plan.changes.iter().find(|c| {
-        c.action == crate::plan::Action::Create
-            && c.resource.resource.group.is_empty()
-            && c.resource.resource.kind == "Namespace"
-            && c.name == *namespace
-    }) else {
+    if !apply::create_namespace_first(cluster, plan, &target.namespace).await? {
         return Ok(None);
-    };
-    let Some(desired) = &change.desired else {
-        return Ok(None);
-    };
-    crate::cluster::objects::apply(
-        cluster,
-        &change.resource,
-        None,
-        &change.name,
-        desired,
-        false,
-        false,
-    )
-    .await?;
-    log::verbose(&format!(
-        "namespace {namespace} created first, for the target's lease"
-    ));
+    }
     take_lease(cluster, target).await
 }
 

@@ -1,31 +1,30 @@
 //! Building a plan: discovery, then for every object its live state and a server-side dry-run
 //! apply (field manager `gitops`), compared after normalisation.
 //!
-//! Requests run concurrently, bounded by the cluster's limit (`Cluster::each`). Nothing is written: dry-runs persist
-//! nothing, and objects that cannot be dry-run yet (their namespace or CRD is created by this
-//! same plan) are planned from the rendered object and say so.
+//! Requests run concurrently, bounded by the cluster's limit (`Cluster::each`). Nothing is
+//! written: dry-runs persist nothing, and objects that cannot be dry-run yet (their namespace or
+//! CRD is created by this same plan) are planned from the rendered object and say so. Preparing
+//! the render is in `prepare`, the comparison in `compare`, the explainers in `explain`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::core::ApiResource;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::compare::compare;
 use super::conflict::Conflict;
-use super::defaults::{fill_native_defaults, keep_allocated};
-use super::immutable;
-use super::normalize::{matching_rules, normalize, respect_ignored, strip_server_metadata};
+use super::defaults::keep_allocated;
+use super::normalize::{matching_rules, respect_ignored};
+use super::prepare::{namespace_object, namespace_resource, resolve, Prepared, UnknownKind};
 use super::prune::plan_deletes;
 use super::shortcut::apply_is_noop;
-use super::textdiff::unified;
-use super::{Action, Change, Plan};
+use super::{explain, immutable};
+use super::{Change, Plan};
 use crate::cluster::{alternatives, objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::config::IgnoreRule;
 use crate::inventory::{self, InventoryError, InventoryRef, Member, SourceRecord};
+use crate::log;
 use crate::ownership::{FIELD_MANAGER, PART_OF_LABEL};
-use crate::render::order;
-use crate::render::{Manifest, Origin};
-use crate::{log, mask};
+use crate::render::Manifest;
 
 /// Everything a plan needs besides the cluster.
 pub struct PlanRequest {
@@ -79,29 +78,6 @@ pub enum PlanError {
     },
 }
 
-/// One object resolved against discovery, ready to plan.
-struct Prepared {
-    info: ResourceInfo,
-    namespace: Option<String>,
-    name: String,
-    desired: Value,
-    origin: Option<Origin>,
-    /// Rendered (a member of the inventory), or made by gitops (`createNamespace`).
-    member: bool,
-    /// The manifest's wave (validated before planning; 0 for a made namespace).
-    wave: i64,
-}
-
-impl Prepared {
-    /// Where the object was written, or what it is when gitops made it (errors name the object).
-    fn label(&self) -> String {
-        match &self.origin {
-            Some(origin) => origin.to_string(),
-            None => objects::describe(&self.info, self.namespace.as_deref(), &self.name),
-        }
-    }
-}
-
 /// Plans one target against the cluster.
 pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, PlanError> {
     let inventory = inventory::read(cluster, &request.inventory).await?;
@@ -122,7 +98,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
     let mut discovery = Discovery::run(cluster, api_versions).await?;
     discovery.add_crds(request.manifests.iter().map(|m| &m.object));
 
-    let mut prepared = match resolve(&discovery, &request) {
+    let mut prepared = match resolve(&discovery, &request.manifests, &request.default_namespace) {
         Ok(prepared) => prepared,
         Err(unknown) => return Err(explain_unknown(cluster, unknown).await),
     };
@@ -247,13 +223,6 @@ fn check_namespace_waves(prepared: &[Prepared]) -> Result<(), PlanError> {
     }
 }
 
-/// An object whose apiVersion/kind the cluster does not serve.
-struct UnknownKind {
-    group: String,
-    kind: String,
-    label: String,
-}
-
 /// Every unknown kind, with which versions the cluster serves it under instead.
 async fn explain_unknown(cluster: &Cluster, unknown: Vec<UnknownKind>) -> PlanError {
     let wanted = unknown
@@ -273,110 +242,6 @@ async fn explain_unknown(cluster: &Cluster, unknown: Vec<UnknownKind>) -> PlanEr
             })
             .collect(),
     )
-}
-
-/// Maps every manifest to its resource; unknown kinds are all reported before any request.
-fn resolve(
-    discovery: &Discovery,
-    request: &PlanRequest,
-) -> Result<Vec<Prepared>, Vec<UnknownKind>> {
-    let mut prepared = Vec::with_capacity(request.manifests.len());
-    let mut unknown = Vec::new();
-    for manifest in &request.manifests {
-        let (api_version, kind) = (
-            manifest.api_version().unwrap_or_default(),
-            manifest.kind().unwrap_or_default(),
-        );
-        let Some(info) = discovery.resolve(api_version, kind) else {
-            unknown.push(UnknownKind {
-                group: manifest.group().to_owned(),
-                kind: kind.to_owned(),
-                label: format!(
-                    "{}: {}: kind {kind} of {api_version}",
-                    manifest.origin,
-                    manifest.describe()
-                ),
-            });
-            continue;
-        };
-        prepared.push(prepare(manifest, info.clone(), &request.default_namespace));
-    }
-    warn_about_pinned_incarnations(request.manifests.iter().filter(|m| {
-        ["resourceVersion", "uid"]
-            .iter()
-            .any(|key| m.object["metadata"].get(*key).is_some())
-    }));
-    if unknown.is_empty() {
-        Ok(prepared)
-    } else {
-        Err(unknown)
-    }
-}
-
-/// One warning for all manifests that pin a resourceVersion or uid (creationTimestamp: null,
-/// which `kubectl create --dry-run -o yaml` writes, is common and not worth one).
-fn warn_about_pinned_incarnations<'a>(pinned: impl Iterator<Item = &'a Manifest>) {
-    let labels: Vec<String> = pinned.map(|m| m.origin.to_string()).collect();
-    if let Some(first) = labels.first() {
-        log::warn(&format!(
-            "{} object(s) carry metadata.resourceVersion or uid, e.g. {first}: exported from a cluster (kubectl get -o yaml)? They are not sent; remove them from Git",
-            labels.len()
-        ));
-    }
-}
-
-/// The object to send: namespace decided by scope, native defaults filled in, the server's
-/// own metadata left out (manifests exported with `kubectl get -o yaml` carry it; a stale
-/// resourceVersion sent back fails every apply after the first).
-fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> Prepared {
-    let mut desired = manifest.object.clone();
-    let namespace = if info.namespaced {
-        let ns = manifest.namespace().unwrap_or(default_namespace).to_owned();
-        desired["metadata"]["namespace"] = Value::String(ns.clone());
-        Some(ns)
-    } else {
-        if let Some(Value::Object(metadata)) = desired.get_mut("metadata") {
-            if metadata.remove("namespace").is_some() {
-                log::verbose(&format!(
-                    "{}: cluster-scoped, its metadata.namespace is ignored",
-                    manifest.describe()
-                ));
-            }
-        }
-        None
-    };
-    fill_native_defaults(&info.resource.group, &info.resource.kind, &mut desired);
-    strip_server_metadata(&mut desired);
-    Prepared {
-        name: manifest.name().unwrap_or_default().to_owned(),
-        info,
-        namespace,
-        desired,
-        origin: Some(manifest.origin.clone()),
-        member: true,
-        wave: order::wave(manifest).unwrap_or(0),
-    }
-}
-
-fn namespace_resource() -> ResourceInfo {
-    ResourceInfo {
-        resource: ApiResource::erase::<Namespace>(&()),
-        namespaced: false,
-        pending_crd: false,
-    }
-}
-
-fn namespace_object(name: &str) -> Prepared {
-    Prepared {
-        info: namespace_resource(),
-        namespace: None,
-        name: name.to_owned(),
-        desired: json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
-        origin: None,
-        // Like Argo CD's CreateNamespace: created when missing, never owned, so never pruned.
-        member: false,
-        wave: 0,
-    }
 }
 
 /// The namespaces among `names` that do not exist.
@@ -463,9 +328,9 @@ async fn plan_objects(
     }
     if !failures.is_empty() {
         failures.sort();
-        explain_duplicate_keys(&mut failures);
-        explain_unquoted_strings(&mut failures);
-        explain_unknown_fields(cluster, &mut failures).await;
+        explain::duplicate_keys(&mut failures);
+        explain::unquoted_strings(&mut failures);
+        explain::unknown_fields(cluster, &mut failures).await;
         return Err(PlanError::Objects(failures));
     }
     log::verbose(&format!(
@@ -475,78 +340,6 @@ async fn plan_objects(
         listed.len()
     ));
     Ok(changes)
-}
-
-/// The server names fields its schema lacks ("field not declared in schema"); say what
-/// that usually means, with the server's version, so that a field newer than the cluster is not
-/// hunted for as a typo.
-async fn explain_unknown_fields(cluster: &Cluster, failures: &mut [String]) {
-    // v1.20's server-side apply, and newer servers' strict field validation.
-    let unknown = |f: &String| {
-        f.contains("field not declared in schema")
-            || f.contains("strict decoding error: unknown field")
-    };
-    if !failures.iter().any(unknown) {
-        return;
-    }
-    let version = objects::server_version(cluster)
-        .await
-        .map(|v| format!("this cluster's Kubernetes {v}"))
-        .unwrap_or_else(|| "this cluster's Kubernetes version".to_owned());
-    for failure in failures.iter_mut().filter(|f| unknown(f)) {
-        failure.push_str(&format!(
-            "\n    (these fields are not in the schema of {version}: a misspelt field, or one added in a later Kubernetes version or a newer CRD)"
-        ));
-    }
-}
-
-/// Lists with the same key twice (two `env` entries named A) are common in manifests written for
-/// client-side `kubectl apply`, which kept the last one; server-side apply refuses them.
-fn explain_duplicate_keys(failures: &mut [String]) {
-    for failure in failures
-        .iter_mut()
-        .filter(|f| f.contains("duplicate entries for key"))
-    {
-        failure.push_str(
-            "\n    (server-side apply needs every item of such a list to have its own key: remove or rename the duplicate (client-side kubectl apply accepted it))",
-        );
-    }
-}
-
-/// `port: 8080` or `enabled: yes` under a ConfigMap's `data` (or an annotation, a label, an env
-/// value) is a number or a boolean in YAML; server-side apply says so in Go's words
-/// (`got &value.valueUnstructured{Value:8080}`). Say it plainly, and what to do.
-fn explain_unquoted_strings(failures: &mut [String]) {
-    const GO_VALUE: &str = "&value.valueUnstructured{Value:";
-    for failure in failures
-        .iter_mut()
-        .filter(|f| f.contains("expected string, got"))
-    {
-        let mut plain = String::with_capacity(failure.len());
-        let mut rest = failure.as_str();
-        let mut scalars = 0;
-        while let Some(at) = rest.find(GO_VALUE) {
-            plain.push_str(&rest[..at]);
-            let value = &rest[at + GO_VALUE.len()..];
-            let end = value.find('}').unwrap_or(value.len());
-            // A map or a list (`map[string]interface {}{…}`) is left in the server's words.
-            if value[..end].contains('{') {
-                plain.push_str(GO_VALUE);
-                rest = value;
-                continue;
-            }
-            plain.push_str(&value[..end]);
-            scalars += 1;
-            rest = value.get(end + 1..).unwrap_or("");
-        }
-        plain.push_str(rest);
-        if scalars > 0 {
-            plain.push_str(
-                "\n    (YAML reads unquoted 8080, 1.0, true, yes and on as numbers and booleans: quote the value, e.g. \"8080\")",
-            );
-        }
-        *failure = plain;
-    }
 }
 
 /// Why an object cannot be dry-run yet: its namespace or its CRD is created by this plan.
@@ -681,30 +474,7 @@ async fn plan_one(
             }
         }
     };
-    let owners = live
-        .as_ref()
-        .and_then(|l| l.pointer("/metadata/managedFields"));
-    let (action, mut old, mut new) = match (&live, &predicted) {
-        (Some(_), None) => (Action::Unchanged, None, Value::Null),
-        (None, _) => (Action::Create, None, normalize(&item.desired, &rules, None)),
-        (Some(live), Some(predicted)) => {
-            let old = normalize(live, &rules, owners);
-            let new = normalize(predicted, &rules, owners);
-            let action = if old == new {
-                Action::Unchanged
-            } else {
-                Action::Update
-            };
-            (action, Some(old), new)
-        }
-    };
-    let diff = match action {
-        Action::Unchanged => String::new(),
-        _ => {
-            mask::mask_secret_pair(old.as_mut(), Some(&mut new));
-            unified(old.as_ref(), Some(&new))
-        }
-    };
+    let (action, diff) = compare(live.as_ref(), predicted.as_ref(), &item.desired, &rules);
     let rank = crate::kinds::rank(&item.info.resource.group, &item.info.resource.kind);
     Ok(Change {
         action,
@@ -720,22 +490,4 @@ async fn plan_one(
         wave: item.wave,
         rank,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_values_become_plain_and_maps_stay_as_the_server_said() {
-        let mut failures = vec![
-            "x: errors:\n  .data.port: expected string, got &value.valueUnstructured{Value:8080}".to_owned(),
-            "y: .data.nested: expected string, got &value.valueUnstructured{Value:map[string]interface {}{\"a\":\"b\"}}".to_owned(),
-        ];
-        explain_unquoted_strings(&mut failures);
-        assert!(failures[0].contains(".data.port: expected string, got 8080\n"));
-        assert!(failures[0].contains("quote the value"));
-        assert!(failures[1].contains("valueUnstructured{Value:map[string]"));
-        assert!(!failures[1].contains("quote the value"));
-    }
 }

@@ -4,10 +4,13 @@
 //! plain functions over values. The resulting `Plan` is what diff prints and apply executes.
 
 mod build;
+mod compare;
 pub mod conflict;
 pub mod defaults;
+mod explain;
 pub mod immutable;
 pub mod normalize;
+mod prepare;
 pub mod prune;
 pub mod shortcut;
 pub mod textdiff;
