@@ -11,6 +11,17 @@ pub enum Health {
     Failed(String),
 }
 
+impl Health {
+    /// The state as `status` shows it (`Healthy`, `Progressing`, `Degraded`) and why.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Health::Healthy => ("Healthy", ""),
+            Health::Progressing(why) => ("Progressing", why),
+            Health::Failed(why) => ("Degraded", why),
+        }
+    }
+}
+
 fn int(object: &Value, pointer: &str) -> i64 {
     object.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
 }

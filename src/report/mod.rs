@@ -4,6 +4,7 @@
 pub mod json;
 pub mod markdown;
 pub mod progress;
+pub mod status;
 pub mod table;
 pub mod text;
 
