@@ -28,3 +28,11 @@ impl fmt::Display for ObjectRef {
         }
     }
 }
+
+/// How messages name an object: `apps/v1 Deployment shop/web`, `v1 Namespace shop`.
+pub fn describe(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{api_version} {kind} {ns}/{name}"),
+        None => format!("{api_version} {kind} {name}"),
+    }
+}

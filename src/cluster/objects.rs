@@ -17,16 +17,12 @@ use crate::ownership::FIELD_MANAGER;
 
 /// `apps/v1 Deployment shop/web` style label for messages.
 pub fn describe(info: &ResourceInfo, namespace: Option<&str>, name: &str) -> String {
-    match namespace {
-        Some(ns) => format!(
-            "{} {} {ns}/{name}",
-            info.resource.api_version, info.resource.kind
-        ),
-        None => format!(
-            "{} {} {name}",
-            info.resource.api_version, info.resource.kind
-        ),
-    }
+    crate::identity::describe(
+        &info.resource.api_version,
+        &info.resource.kind,
+        namespace,
+        name,
+    )
 }
 
 fn request(info: &ResourceInfo, namespace: Option<&str>) -> Request {

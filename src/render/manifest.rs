@@ -107,10 +107,7 @@ impl Manifest {
         let api = self.api_version().unwrap_or("<no apiVersion>");
         let kind = self.kind().unwrap_or("<no kind>");
         let name = self.name().unwrap_or("<no name>");
-        match self.namespace() {
-            Some(ns) => format!("{api} {kind} {ns}/{name}"),
-            None => format!("{api} {kind} {name}"),
-        }
+        crate::identity::describe(api, kind, self.namespace(), name)
     }
 }
 
