@@ -184,12 +184,10 @@ pub async fn create_namespace_first(
     plan: &Plan,
     namespace: &str,
 ) -> Result<bool, ClusterError> {
-    let planned = plan.changes.iter().find(|c| {
-        c.action == Action::Create
-            && c.resource.resource.group.is_empty()
-            && c.resource.resource.kind == "Namespace"
-            && c.name == namespace
-    });
+    let planned = plan
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Create && c.resource.is_namespace() && c.name == namespace);
     let Some((change, desired)) = planned.and_then(|c| Some((c, c.desired.as_ref()?))) else {
         return Ok(false);
     };

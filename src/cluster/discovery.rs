@@ -22,6 +22,13 @@ pub struct ResourceInfo {
     pub pending_crd: bool,
 }
 
+impl ResourceInfo {
+    /// A core Namespace (whatever version it is served under).
+    pub fn is_namespace(&self) -> bool {
+        self.resource.group.is_empty() && self.resource.kind == "Namespace"
+    }
+}
+
 /// apiVersion/kind → resource, for one run.
 #[derive(Debug, Default, Clone)]
 pub struct Discovery {

@@ -109,7 +109,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
     let missing = missing_namespaces(cluster, namespaces).await?;
     let created: HashSet<String> = prepared
         .iter()
-        .filter(|p| p.info.resource.kind == "Namespace" && p.info.resource.group.is_empty())
+        .filter(|p| p.info.is_namespace())
         .map(|p| p.name.clone())
         .collect();
     if let Some(ns) = &request.create_namespace {
@@ -202,7 +202,7 @@ fn check_same_directory(
 fn check_namespace_waves(prepared: &[Prepared]) -> Result<(), PlanError> {
     let namespace_waves: HashMap<&str, i64> = prepared
         .iter()
-        .filter(|p| p.info.resource.kind == "Namespace" && p.info.resource.group.is_empty())
+        .filter(|p| p.info.is_namespace())
         .map(|p| (p.name.as_str(), p.wave))
         .collect();
     let early: Vec<String> = prepared
