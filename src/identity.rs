@@ -5,8 +5,8 @@
 
 use std::fmt;
 
-/// Identity of an object: its group, kind, namespace and name (SPEC.md, Rendering). `kind` and
-/// `name` print as `Kind.group ns/name`.
+/// Identity of an object: its group, kind, namespace and name (SPEC.md, Rendering). Prints as
+/// `Kind.group ns/name`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectRef {
     pub group: String,

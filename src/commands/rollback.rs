@@ -29,37 +29,38 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
     let mut snapshots: Vec<Snapshot> = Vec::with_capacity(found.len());
     let mut targets = Vec::with_capacity(found.len());
     for (applied, _) in found {
+        let name = applied.resolved.name().to_owned();
         let Some(inventory) = applied.inventory else {
+            let at = &applied.resolved.inventory;
             anyhow::bail!(
-                "target {}: no inventory {}/{} in the cluster, so nothing to roll back (was it ever applied with this namespace and context?)",
-                applied.target,
-                applied.at.namespace,
-                applied.at.name
+                "target {name}: no inventory {}/{} in the cluster, so nothing to roll back (was it ever applied with this namespace and context?)",
+                at.namespace,
+                at.name
             );
         };
         let revision = match &args.to {
             Some(rev) => rev.clone(),
-            None => previous_success(&applied.target, &inventory)?,
+            None => previous_success(&name, &inventory)?,
         };
-        let recorded = recorded_source(&applied.target, inventory.source)?;
+        let recorded = recorded_source(&name, inventory.source)?;
         let location = repository_location(global, &recorded)?;
         let snapshot = source::snapshot(&location, Some(&revision))
-            .with_context(|| format!("target {}: reading revision {revision}", applied.target))?;
+            .with_context(|| format!("target {name}: reading revision {revision}"))?;
         let current = &applied.resolved.target;
-        let target = match target_at_revision(&snapshot, &recorded, &applied.target)? {
+        let target = match target_at_revision(&snapshot, &recorded, &name)? {
             Some(target) => target,
             None => {
                 let path = snapshot.root.join(&recorded.path);
                 if !path.exists() {
                     anyhow::bail!(
                         "target {}: {} does not exist at revision {revision} ({}); choose another revision with --to",
-                        applied.target,
+                        name,
                         recorded.path,
                         snapshot.revision.commit
                     );
                 }
                 Target {
-                    name: applied.target.clone(),
+                    name: name.clone(),
                     source: Source::Path(path),
                     namespace: recorded.namespace.clone(),
                     context: None,

@@ -7,17 +7,16 @@ use crate::apply::health::{assess, Health};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cluster::{objects, Cluster, Discovery};
 use crate::exit::Exit;
-use crate::inventory::{self, Inventory, InventoryRef, Member};
+use crate::inventory::{self, Inventory, Member};
 use crate::report::status::{self as report, Applied as Shown, Live, Rendered};
 use crate::resolved::{Resolved, RunFlags};
 use crate::source;
 use crate::target;
 
 pub(super) struct Applied {
-    pub target: String,
-    /// The target as selected and resolved (its cluster and namespace).
+    /// The target as selected and resolved (its cluster, namespace and inventory ref).
     pub resolved: Resolved,
-    pub at: InventoryRef,
+    /// Its inventory as read (None: never applied).
     pub inventory: Option<Inventory>,
 }
 
@@ -35,13 +34,10 @@ pub(super) fn read_inventories(
         let mut found = Vec::with_capacity(targets.len());
         for resolved in targets {
             let cluster = resolved.connection.connect().await?;
-            let at = resolved.inventory.clone();
-            let inventory = inventory::read(&cluster, &at).await?;
+            let inventory = inventory::read(&cluster, &resolved.inventory).await?;
             found.push((
                 Applied {
-                    target: resolved.name().to_owned(),
                     resolved,
-                    at,
                     inventory,
                 },
                 cluster,
@@ -93,8 +89,8 @@ pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
 
 fn shown(applied: &Applied) -> Shown<'_> {
     Shown {
-        target: &applied.target,
-        at: &applied.at,
+        target: applied.resolved.name(),
+        at: &applied.resolved.inventory,
         inventory: applied.inventory.as_ref(),
     }
 }
