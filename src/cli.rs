@@ -119,6 +119,31 @@ pub struct DiffArgs {
     /// Plan no deletes: objects no longer rendered are listed as kept (as apply --no-prune)
     #[arg(long)]
     pub no_prune: bool,
+    /// Show and count only the changes of this cause (`both` counts for each); the exit code
+    /// follows what is shown
+    #[arg(long, value_enum, value_name = "CAUSE")]
+    pub only: Option<OnlyCause>,
+    /// Post to this webhook when the target's drift appears, changes or is gone (Slack-style
+    /// JSON with a `text` field). The URL is a credential: it is never printed
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GITOPS_NOTIFY_URL",
+        hide_env_values = true
+    )]
+    pub notify: Option<String>,
+    /// Exit 4 when the plan deletes or prunes something (4 wins over 2)
+    #[arg(long, conflicts_with = "exit_zero")]
+    pub fail_on_destructive: bool,
+}
+
+/// The causes `diff --only` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnlyCause {
+    /// Changes the cluster caused: hand edits, deletes, controllers (`drift` and `both`)
+    Drift,
+    /// Changes from Git not applied yet (`pending` and `both`)
+    Pending,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +190,9 @@ pub struct ApplyFlags {
     /// Allow an empty render to delete every object of a non-empty inventory
     #[arg(long)]
     pub allow_empty: bool,
+    /// Refuse, before any write, a plan that deletes or prunes something (exit 4)
+    #[arg(long)]
+    pub fail_on_destructive: bool,
     /// Create the target's namespace when it does not exist
     #[arg(long)]
     pub create_namespace: bool,

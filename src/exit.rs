@@ -11,6 +11,9 @@ pub enum Exit {
     Changes = 2,
     /// `apply` wrote everything but objects did not become healthy in time.
     Unhealthy = 3,
+    /// `--fail-on-destructive` and the plan deletes or prunes something (apply: nothing was
+    /// written).
+    Destructive = 4,
     /// Unknown flag or bad value. Never 2, which means "changes".
     Usage = 64,
 }

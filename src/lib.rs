@@ -17,6 +17,7 @@ pub mod kinds;
 pub mod log;
 pub mod mask;
 pub mod names;
+pub mod notify;
 pub mod ownership;
 pub mod plan;
 pub mod render;
@@ -54,6 +55,7 @@ mod layering {
         ("config", &[]),
         ("source", &[]),
         ("cluster", &[]),
+        ("notify", &[]),
         ("render", &["source"]),
         ("target", &["config", "render", "source"]),
         ("inventory", &["cluster", "render", "source"]),

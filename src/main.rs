@@ -52,6 +52,11 @@ fn report(error: &anyhow::Error) -> Exit {
     log::error(&message);
     if error.downcast_ref::<UsageError>().is_some() {
         Exit::Usage
+    } else if matches!(
+        error.downcast_ref::<gitops::apply::ApplyError>(),
+        Some(gitops::apply::ApplyError::Destructive { .. })
+    ) {
+        Exit::Destructive
     } else {
         Exit::Error
     }

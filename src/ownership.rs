@@ -6,6 +6,12 @@
 /// The field manager of every server-side apply gitops sends.
 pub const FIELD_MANAGER: &str = "gitops";
 
+/// The field manager of `diff --notify`'s one write: the drift-notified annotation on the
+/// inventory, which the apply's own manager then leaves alone.
+pub const NOTIFY_MANAGER: &str = "gitops-notify";
+/// Annotation on the inventory: the drift state last notified (docs/inventory.md).
+pub const DRIFT_NOTIFIED_ANNOTATION: &str = "gitops.dev/drift-notified";
+
 /// Label on the parent: the ApplySet id.
 pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
 /// Label on every member: the id of the ApplySet it belongs to.

@@ -948,9 +948,7 @@ fn an_api_server_dying_mid_apply_stops_with_what_was_done_and_a_rerun_converges(
     for i in 0..10 {
         assert!(names.contains(&format!("configmap/late-{i}\n")), "{names}");
     }
-    let inventory = get_json(&["-n", &ns.name, "configmap", "gitops-shop"]);
-    let members: Vec<Value> =
-        serde_json::from_str(inventory["data"]["members"].as_str().unwrap()).unwrap();
+    let members = common::inventory::members(&ns.name, "shop");
     assert_eq!(members.len(), 13, "every object once: {members:?}");
 }
 

@@ -361,3 +361,92 @@ fn the_targets_step_gives_a_matrix() {
     let usage = ci_step(repo.path(), "deploy", &[]);
     usage.expect_code(64);
 }
+
+#[test]
+fn drift_alerts_once_and_the_gate_holds_back_destructive_applies() {
+    let cleanup = TestNamespace::not_created("ci-gate");
+    let ns = cleanup.name.clone();
+    let repo = config_repo(&ns);
+    let runner = tempfile::tempdir().unwrap();
+    let (summary, outputs) = (
+        runner.path().join("summary.md"),
+        runner.path().join("output"),
+    );
+    let receiver = common::webhook::Receiver::start(200);
+    let env = vec![
+        ("GITHUB_ACTIONS", "true".to_owned()),
+        ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+        ("GITHUB_OUTPUT", outputs.display().to_string()),
+        ("GITOPS_TARGET", "web".to_owned()),
+        ("GITOPS_NOTIFY_URL", receiver.url()),
+        ("RUNNER_TEMP", runner.path().display().to_string()),
+    ];
+    ci_step(repo.path(), "apply", &env).expect_code(0);
+
+    // Merged, not applied yet: not drift, no alert.
+    let settings = repo.path().join("apps/web/settings.yaml");
+    std::fs::write(&settings, read(&settings).replace("info", "warn")).unwrap();
+    ci_step(repo.path(), "drift", &env).expect_code(0);
+    assert!(receiver.bodies().is_empty());
+
+    // A hand edit is drift: the job fails, the summary names the cause, one alert over two runs.
+    kubectl_ok(
+        &[
+            "-n",
+            &ns,
+            "patch",
+            "deployment",
+            "web",
+            "--field-manager=kubectl-edit",
+            "-p",
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.28"}]}}}}"#,
+        ],
+        None,
+    );
+    for _ in 0..2 {
+        let drift = ci_step(repo.path(), "drift", &env);
+        drift.expect_code(2);
+        assert_no_secret(&drift, &[common::webhook::SECRET_PATH]);
+    }
+    let text = read(&summary);
+    assert!(
+        text.contains("drift: /spec/template/spec/containers/0/image by kubectl-edit"),
+        "{text}"
+    );
+    assert_eq!(receiver.bodies().len(), 1, "{:#?}", receiver.bodies());
+    let last_drift = text.rsplit("### Drift").next().unwrap_or_default();
+    assert!(
+        !last_drift.contains("settings"),
+        "the pending change is not in the drift summary:\n{last_drift}"
+    );
+
+    // Git drops the ConfigMap: the gate lists the target, and the unapproved apply refuses.
+    std::fs::remove_file(&settings).unwrap();
+    std::fs::write(&outputs, "").unwrap();
+    ci_step(repo.path(), "gate", &env).expect_code(0);
+    let out = read(&outputs);
+    assert!(
+        out.contains("targets=[\"web\"]\n") && out.contains("destructive=[\"web\"]\n"),
+        "{out}"
+    );
+    std::fs::write(&outputs, "").unwrap();
+    let mut refused_env = env.clone();
+    refused_env.push(("GITOPS_ARGS", "--fail-on-destructive".to_owned()));
+    ci_step(repo.path(), "apply", &refused_env).expect_code(4);
+    assert!(read(&outputs).contains("exit-code=4"));
+    assert!(
+        read(&summary).contains("apply refused"),
+        "{}",
+        read(&summary)
+    );
+    kubectl_ok(&["-n", &ns, "get", "configmap", "settings"], None);
+    // The approved apply prunes it; then nothing is destructive any more.
+    ci_step(repo.path(), "apply", &env).expect_code(0);
+    std::fs::write(&outputs, "").unwrap();
+    ci_step(repo.path(), "gate", &env).expect_code(0);
+    assert!(
+        read(&outputs).contains("destructive=[]\n"),
+        "{}",
+        read(&outputs)
+    );
+}

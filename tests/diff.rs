@@ -2,84 +2,10 @@
 
 mod common;
 
-use common::cli::{temp_tree, Gitops, Run};
+use common::app::{apply, diff_json, gitops_diff, summary, web_app};
+use common::cli::{temp_tree, Gitops};
 use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
 use serde_json::Value;
-
-/// A web app as people write it: ports without `protocol`.
-fn web_app(ns: &str, image: &str, replicas: u32) -> String {
-    format!(
-        r#"apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: web-config
-  namespace: {ns}
-data:
-  LOG_LEVEL: info
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: {ns}
-  labels: {{app: web}}
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels: {{app: web}}
-  template:
-    metadata:
-      labels: {{app: web}}
-    spec:
-      containers:
-      - name: web
-        image: {image}
-        ports:
-        - containerPort: 8080
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: {ns}
-spec:
-  selector: {{app: web}}
-  ports:
-  - port: 80
-    targetPort: 8080
-"#
-    )
-}
-
-/// `gitops apply` of `manifests` as target `app` in the test namespace.
-fn apply(ns: &TestNamespace, manifests: &str) {
-    let dir = temp_tree(&[("app.yaml", manifests)]);
-    Gitops::new(["apply", ".", "--no-wait", "--name", "app", "-n", &ns.name])
-        .current_dir(dir.path())
-        .on_cluster()
-        .run()
-        .expect_code(0);
-}
-
-/// `gitops diff` of the repository `dir` as target `app` in the test namespace.
-fn gitops_diff(ns: &TestNamespace, dir: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec!["diff", ".", "--name", "app", "-n", &ns.name];
-    args.extend_from_slice(extra);
-    Gitops::new(args).current_dir(dir).on_cluster().run()
-}
-
-fn diff_json(ns: &TestNamespace, dir: &std::path::Path, extra: &[&str]) -> (Run, Value) {
-    let mut args = vec!["-o", "json"];
-    args.extend_from_slice(extra);
-    let run = gitops_diff(ns, dir, &args);
-    let value = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
-    (run, value)
-}
-
-fn summary(plan: &Value) -> [u64; 4] {
-    ["create", "update", "delete", "unchanged"]
-        .map(|k| plan["summary"][k].as_u64().unwrap_or(u64::MAX))
-}
 
 #[test]
 fn in_sync_exits_0_and_ports_without_protocol_plan_cleanly() {
@@ -126,7 +52,7 @@ fn a_changed_image_is_exactly_one_update() {
     text.expect_code(2);
     assert!(
         text.stdout
-            .starts_with(&format!("~ apps/v1 Deployment {}/web\n", ns.name)),
+            .starts_with(&format!("~ apps/v1 Deployment {}/web (pending)\n", ns.name)),
         "{}",
         text.stdout
     );
@@ -460,7 +386,10 @@ fn an_object_removed_from_git_after_an_apply_is_a_delete() {
     let text = gitops_diff(&ns, repo.path(), &[]);
     assert!(
         text.stdout
-            .starts_with(&format!("- v1 ConfigMap {}/web-config\n", ns.name)),
+            .starts_with(&format!(
+                "- v1 ConfigMap {}/web-config (pending; destructive: deletes it from the cluster: it is no longer in Git)\n",
+                ns.name
+            )),
         "{}",
         text.stdout
     );

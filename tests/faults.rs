@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use common::apiserver::SecondApiServer;
 use common::cli::{temp_tree, Gitops, Run};
 use common::http_proxy::{Fault, HttpFaultProxy, When};
+use common::inventory::members;
 use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
 use common::{testenv, KubeletStandIn};
-use serde_json::Value;
 
 /// ConfigMaps `cm-0`…, a ServiceAccount, a Service and a Secret, all in `ns`.
 fn objects(ns: &str, configmaps: usize, version: &str) -> String {
@@ -74,23 +74,6 @@ fn start_proxy(dir: &Path) -> (HttpFaultProxy, PathBuf) {
     let proxy = HttpFaultProxy::start(&env.kubeconfig, &env.admin_context);
     let kubeconfig = proxy.kubeconfig(&env.kubeconfig, dir);
     (proxy, kubeconfig)
-}
-
-fn members(ns: &str, target: &str) -> Vec<Value> {
-    let inventory: Value = serde_json::from_str(&kubectl_ok(
-        &[
-            "-n",
-            ns,
-            "get",
-            "configmap",
-            &format!("gitops-{target}"),
-            "-o",
-            "json",
-        ],
-        None,
-    ))
-    .unwrap();
-    serde_json::from_str(inventory["data"]["members"].as_str().unwrap()).unwrap()
 }
 
 /// kind/name → resourceVersion of the objects gitops manages in `ns` (not the inventory).

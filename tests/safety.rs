@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::cli::{temp_tree, Gitops, Run};
+use common::inventory::{members, set_members};
 use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
 use common::{testenv, KubeletStandIn};
 use serde_json::{json, Value};
@@ -59,29 +60,6 @@ fn configmap_versions(ns: &str) -> Vec<(String, String)> {
         .collect();
     versions.sort();
     versions
-}
-
-/// Replaces the inventory's member list (what a person with `kubectl edit` could do).
-fn set_members(ns: &str, target: &str, members: &Value) {
-    let patch = json!({"data": {"members": members.to_string()}}).to_string();
-    kubectl_ok(
-        &[
-            "-n",
-            ns,
-            "patch",
-            "configmap",
-            &format!("gitops-{target}"),
-            "--type=merge",
-            "-p",
-            &patch,
-        ],
-        None,
-    );
-}
-
-fn members(ns: &str, target: &str) -> Value {
-    let inventory = get_json(ns, &["configmap", &format!("gitops-{target}")]);
-    serde_json::from_str(inventory["data"]["members"].as_str().unwrap()).unwrap()
 }
 
 #[test]
@@ -144,7 +122,7 @@ fn prune_keeps_what_a_hand_edited_inventory_lists_without_this_targets_label() {
         if let Some(namespace) = namespace {
             member["namespace"] = json!(namespace);
         }
-        listed.as_array_mut().unwrap().push(member);
+        listed.push(member);
     }
     set_members(&ns.name, "shop", &listed);
 

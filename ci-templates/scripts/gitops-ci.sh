@@ -4,9 +4,14 @@
 #
 #   gitops-ci.sh diff     plan (Markdown) into the job summary / an artifact, and one PR/MR
 #                         comment that is updated, not duplicated; fails only on errors (exit 1)
-#   gitops-ci.sh apply    gitops apply; exit code as gitops gives it (0, 1, 3)
-#   gitops-ci.sh drift    gitops diff against the cluster; changes (exit 2) fail the job, with
-#                         the drift in the summary
+#   gitops-ci.sh apply    gitops apply; exit code as gitops gives it (0, 1, 3, and 4 when
+#                         GITOPS_ARGS has --fail-on-destructive and the plan deletes something)
+#   gitops-ci.sh drift    gitops diff --only drift against the cluster: drift (exit 2) fails
+#                         the job, with the drift in the summary; merged changes waiting for
+#                         their apply do not. With GITOPS_NOTIFY_URL set, gitops posts the alert
+#                         to that webhook once per change of drift state
+#   gitops-ci.sh gate     which targets' plans delete or prune something: outputs targets and
+#                         destructive (JSON arrays of target names), for an approval step
 #   gitops-ci.sh targets  the target names of gitops.yaml as a JSON array (matrix fan-out)
 #
 # Environment (all optional):
@@ -17,11 +22,13 @@
 #                           private file for this job, never printed. Else KUBECONFIG as set.
 #   GITOPS_OUTPUT_DIR       where gitops-plan.md goes (default: the current directory)
 #   GITOPS_COMMENT          "false" turns the PR/MR comment off
+#   GITOPS_NOTIFY_URL       drift: a Slack-style incoming webhook (a secret; never printed)
 #   GitHub: GITHUB_STEP_SUMMARY, GITHUB_OUTPUT, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY,
 #           GITHUB_EVENT_PATH (or GITOPS_PR_NUMBER)
 #   GitLab: CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, GITOPS_GITLAB_TOKEN (a token with
 #           the api scope: CI_JOB_TOKEN cannot write notes)
-# Outputs (GITHUB_OUTPUT, else printed as key=value on stdout): exit-code, changes, targets.
+# Outputs (GITHUB_OUTPUT, else printed as key=value on stdout): exit-code, changes, targets,
+# destructive.
 set -euo pipefail
 # Never trace: the environment holds credentials.
 set +x
@@ -130,13 +137,27 @@ comment() {
     fi
 }
 
-# gitops diff -o markdown into the plan file; its exit code in $code.
+# gitops diff -o markdown (and any more arguments) into the plan file; its exit code in $code.
 plan() {
     mkdir -p "$out_dir"
     set +e
-    "$gitops" diff -o markdown "${args[@]}" > "$plan_file"
+    "$gitops" diff -o markdown "$@" "${args[@]}" > "$plan_file"
     code=$?
     set -e
+}
+
+# Target names from gitops diff's JSON (one plan, or an array of plans): all, and those whose
+# plan is destructive.
+gate_lists() {
+    if command -v jq >/dev/null; then
+        jq -c '(if type == "array" then . else [.] end) | ([.[].target], [.[] | select(.summary.destructive > 0) | .target])'
+    else
+        python3 -c 'import json, sys
+plans = json.load(sys.stdin)
+plans = plans if isinstance(plans, list) else [plans]
+print(json.dumps([p["target"] for p in plans], separators=(",", ":")))
+print(json.dumps([p["target"] for p in plans if p["summary"].get("destructive", 0) > 0], separators=(",", ":")))'
+    fi
 }
 
 case $mode in
@@ -154,7 +175,7 @@ case $mode in
         comment
         ;;
     drift)
-        plan
+        plan --only drift
         output exit-code "$code"
         case $code in
             0) output changes false
@@ -167,6 +188,22 @@ case $mode in
         esac
         exit "$code"
         ;;
+    gate)
+        set +e
+        json=$("$gitops" diff -o json "${args[@]}")
+        code=$?
+        set -e
+        if [[ $code != 0 && $code != 2 ]]; then
+            { echo "### gitops diff failed (exit $code)"; echo; echo "See the job log."; } | summary
+            exit "$code"
+        fi
+        { read -r all; read -r destructive; } < <(gate_lists <<< "$json")
+        output targets "$all"
+        output destructive "$destructive"
+        if [[ $destructive != "[]" ]]; then
+            echo "### gitops: destructive plans need a review: $destructive" | summary
+        fi
+        ;;
     apply)
         set +e
         "$gitops" apply "${args[@]}"
@@ -176,6 +213,7 @@ case $mode in
         case $code in
             0) echo "### gitops apply: applied and healthy${GITOPS_TARGET:+ ($GITOPS_TARGET)}" | summary ;;
             3) echo "### gitops apply: applied, but not healthy in time${GITOPS_TARGET:+ ($GITOPS_TARGET)}" | summary ;;
+            4) echo "### gitops apply refused: the plan deletes or prunes something${GITOPS_TARGET:+ ($GITOPS_TARGET)}; nothing was written. Review it, then run the approved (destructive) apply" | summary ;;
             *) echo "### gitops apply failed (exit $code)${GITOPS_TARGET:+ ($GITOPS_TARGET)}" | summary ;;
         esac
         # What is deployed now, member by member with its health (targets of gitops.yaml only:
@@ -197,7 +235,7 @@ case $mode in
         output targets "$names"
         ;;
     *)
-        echo "usage: gitops-ci.sh diff|apply|drift|targets" >&2
+        echo "usage: gitops-ci.sh diff|apply|drift|gate|targets" >&2
         exit 64
         ;;
 esac

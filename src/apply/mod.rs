@@ -28,6 +28,8 @@ pub struct ApplyOptions {
     pub timeout: Duration,
     pub force_conflicts: bool,
     pub allow_empty: bool,
+    /// Refuse a plan that deletes or prunes anything (exit 4).
+    pub fail_on_destructive: bool,
     /// Recorded in the history entry: who, from which CI job, and `apply` or `rollback`.
     pub user: Option<String>,
     pub job_url: Option<String>,
@@ -61,6 +63,11 @@ pub enum ApplyError {
     Conflicts {
         target: String,
         conflicts: Vec<String>,
+    },
+    #[error("target {target}: nothing was written: --fail-on-destructive and the plan removes data:\n{}\nreview the plan, then apply without --fail-on-destructive (or keep the objects with the annotation gitops.dev/prune: disabled)", crate::log::bullets(changes))]
+    Destructive {
+        target: String,
+        changes: Vec<String>,
     },
     #[error(transparent)]
     Cluster(#[from] ClusterError),
@@ -151,6 +158,25 @@ pub fn refuse_before_writing(plan: &Plan, options: &ApplyOptions) -> Result<(), 
             target: plan.target.clone(),
             members,
         });
+    }
+    if options.fail_on_destructive {
+        let changes: Vec<String> = plan
+            .changes
+            .iter()
+            .filter_map(|c| {
+                Some(format!(
+                    "{}: {}",
+                    c.describe(),
+                    c.destructive.as_ref()?.reason
+                ))
+            })
+            .collect();
+        if !changes.is_empty() {
+            return Err(ApplyError::Destructive {
+                target: plan.target.clone(),
+                changes,
+            });
+        }
     }
     if options.force_conflicts {
         return Ok(());
@@ -513,6 +539,14 @@ fn next_inventory(
     result: &str,
 ) -> Inventory {
     let summary = plan.summary();
+    let confirmed = inventory::identities(applied);
+    let witnesses = plan
+        .changes
+        .iter()
+        .filter(|c| c.member && c.action != Action::Delete)
+        .map(|c| (c.member().identity(), c.witness.clone()))
+        .filter(|(id, _)| confirmed.contains(id))
+        .collect();
     previous.next(RunRecord {
         rendered: plan
             .changes
@@ -523,6 +557,7 @@ fn next_inventory(
         applied,
         completed,
         pruned: plan.prune,
+        witnesses,
         revision: plan.revision.clone(),
         source: options.source.clone(),
         entry: HistoryEntry {

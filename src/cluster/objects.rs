@@ -139,6 +139,24 @@ pub async fn apply(
     result.map_err(|e| classify_for(cluster, info, e))
 }
 
+/// A forced server-side apply as another field manager of gitops (`gitops-notify`): it owns
+/// only the fields it sends, and the `gitops` manager's applies leave them alone.
+pub async fn apply_as(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    object: &Value,
+    manager: &str,
+) -> Result<(), ClusterError> {
+    let mut params = PatchParams::apply(manager).validation(kube::api::ValidationDirective::Strict);
+    params.force = true;
+    let built = request(info, namespace).patch(name, &params, &Patch::Apply(object));
+    send_discarding(cluster, built, "apply", || describe(info, namespace, name))
+        .await
+        .map_err(|e| classify_for(cluster, info, e))
+}
+
 /// Server-side apply as field manager `gitops`, with unknown or duplicate fields an error
 /// (`fieldValidation=Strict`, as kubectl does): servers since v1.25 would otherwise drop them
 /// with a warning nobody reads. Older servers ignore the parameter; their server-side apply

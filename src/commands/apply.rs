@@ -206,6 +206,7 @@ fn options(
         timeout: target.timeout,
         force_conflicts: flags.force_conflicts,
         allow_empty: flags.allow_empty,
+        fail_on_destructive: flags.fail_on_destructive,
         user: run.user,
         job_url: run.job_url,
         operation,

@@ -1,9 +1,12 @@
 //! `gitops diff [PATH]`: what applying would change, against the live cluster.
-//! Exit 0 in sync, 2 with changes (0 with `--exit-zero`), 1 on errors.
+//! Exit 0 in sync, 2 with changes (0 with `--exit-zero`), 4 with a destructive change under
+//! `--fail-on-destructive`, 1 on errors.
 
+use super::alert::Drift;
 use super::planning::{plan_target, print_plans, render_all, PlanSettings};
-use crate::cli::{DiffArgs, GlobalArgs};
+use crate::cli::{DiffArgs, GlobalArgs, OnlyCause};
 use crate::exit::Exit;
+use crate::plan::{Only, Plan};
 use crate::resolved::RunFlags;
 
 pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
@@ -19,7 +22,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
         shortcut: !args.full_dry_run,
     };
     let runtime = super::runtime()?;
-    let plans = runtime.block_on(async {
+    let planned = runtime.block_on(async {
         let mut plans = Vec::with_capacity(rendered.targets.len());
         for rendered in rendered.targets {
             let revision = rendered.revision_label();
@@ -29,21 +32,41 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
                 .connect()
                 .await?
                 .with_concurrency(settings.concurrency);
-            plans.push(
-                plan_target(
-                    &cluster,
-                    &target,
-                    rendered.manifests,
-                    revision,
-                    ignore.clone(),
-                    &settings,
-                )
-                .await?,
-            );
+            let plan = plan_target(
+                &cluster,
+                &target,
+                rendered.manifests,
+                revision,
+                ignore.clone(),
+                &settings,
+            )
+            .await?;
+            plans.push((plan, cluster));
         }
         anyhow::Ok(plans)
     })?;
+    // The alert judges the whole drift, whatever --only shows.
+    let drifts: Vec<Drift> = planned.iter().map(|(plan, _)| Drift::of(plan)).collect();
+    let (mut plans, clusters): (Vec<Plan>, Vec<_>) = planned.into_iter().unzip();
+    if let Some(only) = args.only {
+        let only = match only {
+            OnlyCause::Drift => Only::Drift,
+            OnlyCause::Pending => Only::Pending,
+        };
+        for plan in &mut plans {
+            plan.keep_only(only);
+        }
+    }
     print_plans(global, &plans)?;
+    if let Some(url) = args.notify.as_deref().filter(|u| !u.is_empty()) {
+        // After the plan is printed: a failed post is exit 1, with the plan shown.
+        runtime.block_on(async {
+            for ((plan, cluster), drift) in plans.iter().zip(&clusters).zip(drifts) {
+                super::alert::notify(cluster, plan, drift, url).await?;
+            }
+            anyhow::Ok(())
+        })?;
+    }
     for plan in &plans {
         let conflicts = plan
             .changes
@@ -58,8 +81,12 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
             ));
         }
     }
+    // The exit code follows what is shown (after --only); 4 wins over 2.
     let changes = plans.iter().any(|p| p.summary().has_changes());
-    Ok(if changes && !args.exit_zero {
+    let destructive = plans.iter().any(|p| p.summary().destructive > 0);
+    Ok(if destructive && args.fail_on_destructive {
+        Exit::Destructive
+    } else if changes && !args.exit_zero {
         Exit::Changes
     } else {
         Exit::Success

@@ -1,5 +1,6 @@
 //! Glue from parsed arguments to the stages, one module per command.
 
+mod alert;
 mod apply;
 mod diff;
 mod planning;

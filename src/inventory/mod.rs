@@ -8,13 +8,15 @@
 
 mod store;
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::ObjectRef;
 use crate::render::HelmSettings;
 
-pub use store::{read, write, InventoryError};
+pub use store::{read, record_notified, write, InventoryError};
 
 /// How many applies the history keeps.
 pub const HISTORY_LIMIT: usize = 20;
@@ -145,18 +147,38 @@ fn in_repository_unless_said() -> bool {
     true
 }
 
+/// What the last successful apply of a member sent and left (docs/inventory.md): digests of
+/// 12 hex characters; empty where not known (written by an older gitops, or not dry-run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Witness {
+    pub sent: String,
+    pub left: String,
+}
+
+/// The drift state `diff --notify` last posted, kept on the parent so that a scheduled job
+/// posts once per change of state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notified {
+    /// `drifted` or `recovered`.
+    pub state: String,
+    /// Digest of the drifted objects' list (empty when recovered).
+    pub digest: String,
+    /// RFC 3339.
+    pub time: String,
+}
+
 /// What the parent's data holds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inventory {
     pub members: Vec<Member>,
-    #[serde(default)]
+    /// Per member, where recorded (format 2).
+    pub witnesses: HashMap<ObjectRef, Witness>,
     pub revision: String,
     /// Where the target came from (None: written by a gitops that did not record it).
-    #[serde(default)]
     pub source: Option<SourceRecord>,
-    #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// The drift state last notified (None: never, or unreadable).
+    pub notified: Option<Notified>,
 }
 
 /// What one run did, as the inventory records it.
@@ -169,6 +191,8 @@ pub struct RunRecord<'a> {
     pub completed: bool,
     /// Stale members were pruned; else they stay listed, so that a later prune removes them.
     pub pruned: bool,
+    /// The witnesses of what the run applied or confirmed.
+    pub witnesses: HashMap<ObjectRef, Witness>,
     pub revision: String,
     pub source: SourceRecord,
     pub entry: HistoryEntry,
@@ -200,8 +224,13 @@ impl Inventory {
         };
         members.sort();
         members.dedup();
+        let mut witnesses = self.witnesses.clone();
+        witnesses.extend(run.witnesses);
+        let listed = identities(&members);
+        witnesses.retain(|id, _| listed.contains(id));
         let mut next = Inventory {
             members,
+            witnesses,
             revision: if run.completed {
                 run.revision
             } else {
@@ -209,9 +238,19 @@ impl Inventory {
             },
             source: Some(run.source),
             history: self.history.clone(),
+            notified: self.notified.clone(),
         };
         next.record(run.entry);
         next
+    }
+
+    /// When the last successful apply ended (RFC 3339).
+    pub fn last_success(&self) -> Option<&str> {
+        self.history
+            .iter()
+            .rev()
+            .find(|e| e.result != "failed")
+            .map(|e| e.time.as_str())
     }
 
     /// Adds an entry and keeps the newest `HISTORY_LIMIT`.
@@ -284,6 +323,7 @@ mod tests {
             applied,
             completed,
             pruned,
+            witnesses: HashMap::new(),
             revision: "r2".into(),
             source: SourceRecord::default(),
             entry: entry(if completed { "succeeded" } else { "failed" }),

@@ -1,15 +1,17 @@
 //! Reading and writing the inventory's parent ConfigMap.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::core::ApiResource;
 use serde_json::{json, Value};
 
-use super::{Inventory, InventoryRef};
+use super::{Inventory, InventoryRef, Member, Notified, Witness};
 use crate::cluster::{objects, Cluster, ClusterError, ResourceInfo};
+use crate::identity::ObjectRef;
 use crate::ownership::{
-    GROUP_KINDS_ANNOTATION, ID_LABEL, NAMESPACES_ANNOTATION, TOOLING_ANNOTATION,
+    DRIFT_NOTIFIED_ANNOTATION, GROUP_KINDS_ANNOTATION, ID_LABEL, NAMESPACES_ANNOTATION,
+    NOTIFY_MANAGER, TOOLING_ANNOTATION,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -65,9 +67,36 @@ pub async fn read(
             }
         }
     };
+    let format = data.get("format").and_then(Value::as_str).unwrap_or("1");
+    let (members, witnesses) = match format {
+        "1" => (
+            serde_json::from_value(or_empty_list(field("members")?))
+                .map_err(|e| corrupt(format!("data.members: {e}")))?,
+            HashMap::new(),
+        ),
+        "2" => {
+            let groups: BTreeMap<String, Vec<Vec<String>>> =
+                serde_json::from_value(field("members")?)
+                    .map_err(|e| corrupt(format!("data.members: {e}")))?;
+            ungroup(groups).map_err(|e| corrupt(format!("data.members: {e}")))?
+        }
+        other => {
+            return Err(corrupt(format!(
+                "it is in format {other}, written by a newer gitops; upgrade gitops"
+            )))
+        }
+    };
+    let notified = parent
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            DRIFT_NOTIFIED_ANNOTATION.replace('/', "~1")
+        ))
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str(text).ok());
     let inventory = Inventory {
-        members: serde_json::from_value(or_empty_list(field("members")?))
-            .map_err(|e| corrupt(format!("data.members: {e}")))?,
+        members,
+        witnesses,
+        notified,
         revision: data
             .get("revision")
             .and_then(Value::as_str)
@@ -80,6 +109,71 @@ pub async fn read(
             .map_err(|e| corrupt(format!("data.history: {e}")))?,
     };
     Ok(Some(inventory))
+}
+
+/// Format 2 members: grouped by `<apiVersion> <kind>[ <namespace>]`, each `[name, sent, left]`.
+fn group(inventory: &Inventory) -> BTreeMap<String, Vec<[String; 3]>> {
+    let mut groups: BTreeMap<String, Vec<[String; 3]>> = BTreeMap::new();
+    for member in &inventory.members {
+        let mut key = format!("{} {}", member.api_version(), member.kind);
+        if let Some(ns) = &member.namespace {
+            key.push(' ');
+            key.push_str(ns);
+        }
+        let witness = inventory
+            .witnesses
+            .get(&member.identity())
+            .cloned()
+            .unwrap_or_default();
+        groups
+            .entry(key)
+            .or_default()
+            .push([member.name.clone(), witness.sent, witness.left]);
+    }
+    groups
+}
+
+type Members = (Vec<Member>, HashMap<ObjectRef, Witness>);
+
+fn ungroup(groups: BTreeMap<String, Vec<Vec<String>>>) -> Result<Members, String> {
+    let mut members = Vec::new();
+    let mut witnesses = HashMap::new();
+    for (key, entries) in groups {
+        let mut parts = key.split(' ');
+        let (Some(api_version), Some(kind)) = (parts.next(), parts.next()) else {
+            return Err(format!(
+                "group {key:?} is not \"<apiVersion> <kind> [namespace]\""
+            ));
+        };
+        let namespace = parts.next().map(str::to_owned);
+        let (group, version) = match api_version.split_once('/') {
+            Some((group, version)) => (group.to_owned(), version.to_owned()),
+            None => (String::new(), api_version.to_owned()),
+        };
+        for entry in entries {
+            let mut entry = entry.into_iter();
+            let Some(name) = entry.next() else {
+                return Err(format!("an entry of group {key:?} has no name"));
+            };
+            let member = Member {
+                group: group.clone(),
+                version: version.clone(),
+                kind: kind.to_owned(),
+                namespace: namespace.clone(),
+                name,
+            };
+            let witness = Witness {
+                sent: entry.next().unwrap_or_default(),
+                left: entry.next().unwrap_or_default(),
+            };
+            if witness != Witness::default() {
+                witnesses.insert(member.identity(), witness);
+            }
+            members.push(member);
+        }
+    }
+    members.sort();
+    Ok((members, witnesses))
 }
 
 /// An absent list reads as an empty one.
@@ -133,7 +227,8 @@ pub async fn write(
             },
         },
         "data": {
-            "members": to_json(&inventory.members),
+            "format": "2",
+            "members": to_json(&group(inventory)),
             "revision": inventory.revision,
             "source": to_json(&inventory.source),
             "history": to_json(&inventory.history),
@@ -150,4 +245,110 @@ pub async fn write(
     )
     .await?;
     Ok(())
+}
+
+/// Records the drift state last notified: one annotation on the parent, server-side applied by
+/// its own field manager, so that the apply's manager (which does not send it) leaves it.
+pub async fn record_notified(
+    cluster: &Cluster,
+    at: &InventoryRef,
+    notified: &Notified,
+) -> Result<(), ClusterError> {
+    let patch = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": at.name,
+            "namespace": at.namespace,
+            "annotations": {DRIFT_NOTIFIED_ANNOTATION: to_json(notified)},
+        },
+    });
+    objects::apply_as(
+        cluster,
+        &config_map_resource(),
+        Some(&at.namespace),
+        &at.name,
+        &patch,
+        NOTIFY_MANAGER,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(group: &str, kind: &str, namespace: Option<&str>, name: String) -> Member {
+        Member {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            namespace: namespace.map(str::to_owned),
+            name,
+        }
+    }
+
+    /// Names as generators write them (kustomize hash suffixes, chart prefixes), several kinds
+    /// and namespaces.
+    fn inventory(count: usize) -> Inventory {
+        let kinds = [
+            ("", "ConfigMap"),
+            ("apps", "Deployment"),
+            ("", "Service"),
+            ("networking.k8s.io", "Ingress"),
+        ];
+        let mut inventory = Inventory::default();
+        for i in 0..count {
+            let (group, kind) = kinds[i % kinds.len()];
+            let namespace = format!("team-{:02}-production", i % 20);
+            let name = format!("shop-frontend-settings-{i:05}-7f9c8d6b5c");
+            let m = member(group, kind, Some(&namespace), name);
+            inventory.witnesses.insert(
+                m.identity(),
+                Witness {
+                    sent: "0123456789ab".into(),
+                    left: "ba9876543210".into(),
+                },
+            );
+            inventory.members.push(m);
+        }
+        inventory.members.sort();
+        inventory
+    }
+
+    #[test]
+    fn ten_thousand_members_with_digests_fit_a_config_map() {
+        let inventory = inventory(10_000);
+        let text = to_json(&group(&inventory));
+        // A ConfigMap holds 1 MiB, history, source and metadata included.
+        assert!(text.len() < 900_000, "{} bytes", text.len());
+        let groups: BTreeMap<String, Vec<Vec<String>>> = serde_json::from_str(&text).unwrap();
+        let (members, witnesses) = ungroup(groups).unwrap();
+        assert_eq!(members, inventory.members);
+        assert_eq!(witnesses, inventory.witnesses);
+    }
+
+    #[test]
+    fn cluster_scoped_members_and_missing_digests_read_back() {
+        let mut inventory = Inventory::default();
+        inventory
+            .members
+            .push(member("", "Namespace", None, "shop".into()));
+        inventory.members.push(member(
+            "rbac.authorization.k8s.io",
+            "ClusterRole",
+            None,
+            "reader".into(),
+        ));
+        inventory.members.sort();
+        let text = to_json(&group(&inventory));
+        assert!(
+            text.contains(r#""v1 Namespace":[["shop","",""]]"#),
+            "{text}"
+        );
+        let (members, witnesses) = ungroup(serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(members, inventory.members);
+        assert!(witnesses.is_empty());
+        assert!(ungroup(serde_json::from_str(r#"{"v1": [["a"]]}"#).unwrap()).is_err());
+    }
 }

@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
+use super::cause::{judge, Evidence};
 use super::compare::compare;
 use super::conflict::Conflict;
 use super::defaults::keep_allocated;
@@ -17,11 +18,14 @@ use super::normalize::{matching_rules, respect_ignored};
 use super::prepare::{namespace_object, namespace_resource, resolve, Prepared, UnknownKind};
 use super::prune::plan_deletes;
 use super::shortcut::apply_is_noop;
-use super::{explain, immutable};
-use super::{Change, Plan};
+use super::{explain, immutable, witness};
+use super::{Action, Change, Plan};
 use crate::cluster::{alternatives, objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::config::IgnoreRule;
-use crate::inventory::{self, InventoryError, InventoryRef, Member, SourceRecord};
+use crate::identity::ObjectRef;
+use crate::inventory::{
+    self, Inventory, InventoryError, InventoryRef, Member, SourceRecord, Witness,
+};
 use crate::log;
 use crate::ownership::{FIELD_MANAGER, PART_OF_LABEL};
 use crate::render::Manifest;
@@ -142,7 +146,11 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         return Err(PlanError::MissingNamespaces(orphans));
     }
 
-    let mut changes = plan_objects(cluster, prepared, &missing, &request).await?;
+    let recorded = Recorded {
+        inventory: inventory.as_ref(),
+        members: inventory::identities(&members),
+    };
+    let mut changes = plan_objects(cluster, prepared, &missing, &request, &recorded).await?;
     let rendered: Vec<Member> = changes.iter().map(Change::member).collect();
     let rendered_ids = inventory::identities(&rendered);
     let stale: Vec<Member> = members
@@ -173,6 +181,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         inventory,
         kept,
         prune: request.prune,
+        hidden: None,
     })
 }
 
@@ -268,11 +277,18 @@ async fn missing_namespaces(
     Ok(missing)
 }
 
+/// What the inventory says of the objects, for the causes of their changes.
+struct Recorded<'a> {
+    inventory: Option<&'a Inventory>,
+    members: HashSet<ObjectRef>,
+}
+
 async fn plan_objects(
     cluster: &Cluster,
     prepared: Vec<Prepared>,
     missing_namespaces: &HashSet<String>,
     request: &PlanRequest,
+    recorded: &Recorded<'_>,
 ) -> Result<Vec<Change>, PlanError> {
     let skip_reasons: Vec<Option<String>> = prepared
         .iter()
@@ -296,7 +312,16 @@ async fn plan_objects(
         .each(work, |(item, skip, known_live)| async move {
             let label = item.label();
             let kind = item.info.resource.kind.clone();
-            let result = plan_one(cluster, item, &request.ignore, skip, known_live, shortcut).await;
+            let result = plan_one(
+                cluster,
+                item,
+                &request.ignore,
+                skip,
+                known_live,
+                shortcut,
+                recorded,
+            )
+            .await;
             (result, label, kind)
         })
         .await;
@@ -404,6 +429,7 @@ async fn plan_one(
     skip_reason: Option<String>,
     known_live: Option<Option<Value>>,
     shortcut: Option<&std::sync::atomic::AtomicUsize>,
+    recorded: &Recorded<'_>,
 ) -> Result<Change, ClusterError> {
     let ns = item.namespace.as_deref();
     let live = match (&skip_reason, known_live) {
@@ -412,6 +438,7 @@ async fn plan_one(
         (None, None) => objects::get(cluster, &item.info, ns, &item.name).await?,
     };
     let rules = matching_rules(ignore, &item.desired);
+    let sent = witness::sent(&item.desired, &rules);
     if let Some(live) = &live {
         let resource = &item.info.resource;
         keep_allocated(&resource.group, &resource.kind, &mut item.desired, live);
@@ -474,8 +501,36 @@ async fn plan_one(
             }
         }
     };
-    let (action, diff) = compare(live.as_ref(), predicted.as_ref(), &item.desired, &rules);
+    let comparison = compare(live.as_ref(), predicted.as_ref(), &item.desired, &rules);
+    let action = comparison.action;
     let rank = crate::kinds::rank(&item.info.resource.group, &item.info.resource.kind);
+    let identity = ObjectRef {
+        group: item.info.resource.group.clone(),
+        kind: item.info.resource.kind.clone(),
+        namespace: item.namespace.clone(),
+        name: item.name.clone(),
+    };
+    let left_now = match action {
+        Action::Unchanged => None,
+        _ => live.as_ref().and_then(|l| witness::left(l, &rules)),
+    };
+    let (cause, drifted_fields) = judge(&Evidence {
+        action,
+        applied_before: recorded.inventory.is_some(),
+        member: recorded.members.contains(&identity),
+        recorded: recorded.inventory.and_then(|i| i.witnesses.get(&identity)),
+        sent_now: &sent,
+        left_now: left_now.as_deref(),
+        live: live.as_ref(),
+        paths: &comparison.paths,
+        last_apply: recorded.inventory.and_then(Inventory::last_success),
+        secret: item.info.resource.group.is_empty() && item.info.resource.kind == "Secret",
+    });
+    // What the apply leaves: the dry-run's prediction, or the live object it leaves alone.
+    let left = match (action, &predicted) {
+        (Action::Unchanged, _) | (_, None) => live.as_ref().and_then(|l| witness::left(l, &rules)),
+        (_, Some(predicted)) => witness::left(predicted, &rules),
+    };
     Ok(Change {
         action,
         resource: item.info,
@@ -484,10 +539,17 @@ async fn plan_one(
         desired: Some(item.desired),
         origin: item.origin,
         member: item.member,
-        diff,
+        diff: comparison.diff,
         note,
         conflict,
         wave: item.wave,
         rank,
+        cause,
+        drifted_fields,
+        witness: Witness {
+            sent,
+            left: left.unwrap_or_default(),
+        },
+        destructive: None,
     })
 }

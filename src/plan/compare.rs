@@ -3,11 +3,25 @@
 
 use serde_json::Value;
 
+use super::cause::differing_paths;
 use super::normalize::normalize;
 use super::textdiff::unified;
 use super::Action;
 use crate::config::IgnoreRule;
 use crate::mask;
+
+/// What applying would do to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    pub action: Action,
+    /// Masked unified diff.
+    pub diff: String,
+    /// Where the normalised objects differ (JSON pointers), for an update.
+    pub paths: Vec<String>,
+}
+
+/// Most paths one update names: beyond, the diff says the rest.
+const PATH_LIMIT: usize = 50;
 
 /// What applying would do to one object, and the masked unified diff that shows it.
 /// `predicted` is the dry-run's answer for an existing object; None where the plan proved the
@@ -17,22 +31,35 @@ pub fn compare(
     predicted: Option<&Value>,
     desired: &Value,
     rules: &[&IgnoreRule],
-) -> (Action, String) {
+) -> Comparison {
+    let unchanged = Comparison {
+        action: Action::Unchanged,
+        diff: String::new(),
+        paths: Vec::new(),
+    };
     let owners = live.and_then(|l| l.pointer("/metadata/managedFields"));
     let (action, mut old, mut new) = match (live, predicted) {
-        (Some(_), None) => return (Action::Unchanged, String::new()),
+        (Some(_), None) => return unchanged,
         (None, _) => (Action::Create, None, normalize(desired, rules, None)),
         (Some(live), Some(predicted)) => {
             let old = normalize(live, rules, owners);
             let new = normalize(predicted, rules, owners);
             if old == new {
-                return (Action::Unchanged, String::new());
+                return unchanged;
             }
             (Action::Update, Some(old), new)
         }
     };
+    let paths = old
+        .as_ref()
+        .map(|old| differing_paths(old, &new, PATH_LIMIT))
+        .unwrap_or_default();
     mask::mask_secret_pair(old.as_mut(), Some(&mut new));
-    (action, unified(old.as_ref(), Some(&new)))
+    Comparison {
+        action,
+        diff: unified(old.as_ref(), Some(&new)),
+        paths,
+    }
 }
 
 #[cfg(test)]
@@ -53,11 +80,11 @@ mod tests {
     fn server_metadata_alone_is_no_change() {
         let mut predicted = live();
         predicted["metadata"]["resourceVersion"] = json!("8");
-        let (action, diff) = compare(Some(&live()), Some(&predicted), &live(), &[]);
-        assert_eq!(action, Action::Unchanged);
-        assert!(diff.is_empty());
+        let found = compare(Some(&live()), Some(&predicted), &live(), &[]);
+        assert_eq!(found.action, Action::Unchanged);
+        assert!(found.diff.is_empty() && found.paths.is_empty());
         assert_eq!(
-            compare(Some(&live()), None, &live(), &[]).0,
+            compare(Some(&live()), None, &live(), &[]).action,
             Action::Unchanged
         );
     }
@@ -66,8 +93,13 @@ mod tests {
     fn a_changed_value_is_an_update_with_its_lines() {
         let mut predicted = live();
         predicted["data"]["k"] = json!("w");
-        let (action, diff) = compare(Some(&live()), Some(&predicted), &predicted, &[]);
+        let Comparison {
+            action,
+            diff,
+            paths,
+        } = compare(Some(&live()), Some(&predicted), &predicted, &[]);
         assert_eq!(action, Action::Update);
+        assert_eq!(paths, ["/data/k"]);
         assert!(
             diff.contains("-  k: v") && diff.contains("+  k: w"),
             "{diff}"
@@ -80,7 +112,7 @@ mod tests {
         let secret = json!({"apiVersion": "v1", "kind": "Secret",
                             "metadata": {"name": "s", "namespace": "n"},
                             "stringData": {"password": "hunter2"}});
-        let (action, diff) = compare(None, None, &secret, &[]);
+        let Comparison { action, diff, .. } = compare(None, None, &secret, &[]);
         assert_eq!(action, Action::Create);
         assert!(
             !diff.contains("hunter2") && diff.contains("<hidden: new>"),

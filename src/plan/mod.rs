@@ -4,25 +4,30 @@
 //! plain functions over values. The resulting `Plan` is what diff prints and apply executes.
 
 mod build;
+pub mod cause;
 mod compare;
 pub mod conflict;
 pub mod defaults;
+pub mod destructive;
 mod explain;
+pub mod fields;
 pub mod immutable;
 pub mod normalize;
 mod prepare;
 pub mod prune;
 pub mod shortcut;
 pub mod textdiff;
+pub mod witness;
 
 use serde_json::Value;
 
 pub use build::{build, PlanError, PlanRequest};
 
 use crate::cluster::ResourceInfo;
-use crate::inventory::{Inventory, InventoryRef, Member};
+use crate::inventory::{Inventory, InventoryRef, Member, Witness};
 use crate::kinds::KindRank;
 use crate::render::Origin;
+pub use cause::{Cause, DriftedField};
 
 /// What a change does to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,6 +83,14 @@ pub struct Change {
     /// kind's rank within it.
     pub wave: i64,
     pub rank: KindRank,
+    /// Why it changes (meaningful for creates, updates and deletes), and which fields the
+    /// cluster changed since the last apply.
+    pub cause: Cause,
+    pub drifted_fields: Vec<DriftedField>,
+    /// What the inventory records once this object is applied (empty parts: not known).
+    pub witness: Witness,
+    /// Set when the change removes data (every delete), with its reach.
+    pub destructive: Option<destructive::Destructive>,
 }
 
 impl Change {
@@ -105,6 +118,10 @@ pub struct Summary {
     pub update: usize,
     pub delete: usize,
     pub unchanged: usize,
+    /// Changes the cluster caused (`drift` or `both`).
+    pub drift: usize,
+    /// Changes that remove data.
+    pub destructive: usize,
 }
 
 impl Summary {
@@ -127,6 +144,24 @@ pub struct Plan {
     pub kept: Vec<String>,
     /// Whether stale members were planned as deletes (off: they stay members).
     pub prune: bool,
+    /// Set by `keep_only`: the filter, and how many changes it left out.
+    pub hidden: Option<(Only, usize)>,
+}
+
+/// `diff --only`: the changes of one cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    Drift,
+    Pending,
+}
+
+impl Only {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Only::Drift => "drift",
+            Only::Pending => "pending",
+        }
+    }
 }
 
 impl Plan {
@@ -139,7 +174,34 @@ impl Plan {
                 Action::Delete => summary.delete += 1,
                 Action::Unchanged => summary.unchanged += 1,
             }
+            if change.action != Action::Unchanged {
+                summary.drift += usize::from(change.cause.drifted());
+                summary.destructive += usize::from(change.destructive.is_some());
+            }
         }
         summary
+    }
+
+    /// The changes, without unchanged objects.
+    pub fn changed(&self) -> impl Iterator<Item = &Change> {
+        self.changes
+            .iter()
+            .filter(|c| c.action != Action::Unchanged)
+    }
+
+    /// Keeps only the changes of one cause (`both` counts for each); returns how many were
+    /// left out (`diff --only`).
+    pub fn keep_only(&mut self, only: Only) -> usize {
+        let before = self.changes.len();
+        self.changes.retain(|c| {
+            c.action == Action::Unchanged
+                || match only {
+                    Only::Drift => c.cause.drifted(),
+                    Only::Pending => c.cause.pending(),
+                }
+        });
+        let hidden = before - self.changes.len();
+        self.hidden = Some((only, hidden));
+        hidden
     }
 }

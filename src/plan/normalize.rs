@@ -236,7 +236,7 @@ pub fn remove_pointer(object: &mut Value, pointer: &str) {
     }
 }
 
-fn unescape(token: &str) -> String {
+pub(super) fn unescape(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
 
@@ -270,7 +270,7 @@ fn remove_owned(object: &mut Value, fields: &Map<String, Value>) {
     }
 }
 
-fn find_item(items: &[Value], key: &str) -> Option<usize> {
+pub(super) fn find_item(items: &[Value], key: &str) -> Option<usize> {
     if let Some(keys) = key.strip_prefix("k:") {
         let keys: Map<String, Value> = serde_json::from_str(keys).ok()?;
         items

@@ -118,6 +118,7 @@ async fn plan_delete(
             "{object}: kept because it is the same object as {twin}, which the API server also serves under that group"
         )));
     }
+    let destructive = super::destructive::assess(cluster, info, &live).await;
     let mut old = normalize(&live, &[], None);
     mask::mask_secret_pair(Some(&mut old), None);
     Ok(Planned::Delete(Box::new(Change {
@@ -133,6 +134,11 @@ async fn plan_delete(
         conflict: None,
         wave: 0,
         rank: crate::kinds::rank(&info.resource.group, &info.resource.kind),
+        // Git no longer has it.
+        cause: super::Cause::Pending,
+        drifted_fields: Vec::new(),
+        witness: Default::default(),
+        destructive: Some(destructive),
     })))
 }
 

@@ -11,17 +11,32 @@ pub fn plan_value(plan: &Plan) -> Value {
         .iter()
         .filter(|c| c.action != Action::Unchanged)
         .map(|c| {
-            json!({
+            let drifted: Vec<Value> = c
+                .drifted_fields
+                .iter()
+                .map(|f| json!({"path": f.path, "manager": f.manager, "time": f.time}))
+                .collect();
+            let mut change = json!({
                 "action": c.action.as_str(),
                 "apiVersion": c.resource.resource.api_version,
                 "kind": c.resource.resource.kind,
                 "namespace": c.namespace,
                 "name": c.name,
+                "cause": c.cause.as_str(),
+                "driftedFields": drifted,
+                "destructive": c.destructive.is_some(),
                 "diff": c.diff,
-            })
+            });
+            if let Some(destructive) = &c.destructive {
+                change["reason"] = json!(destructive.reason);
+                if let Some(contains) = destructive.contains {
+                    change["contains"] = json!(contains);
+                }
+            }
+            change
         })
         .collect();
-    json!({
+    let mut value = json!({
         "target": plan.target,
         "revision": plan.revision,
         "summary": {
@@ -29,9 +44,15 @@ pub fn plan_value(plan: &Plan) -> Value {
             "update": summary.update,
             "delete": summary.delete,
             "unchanged": summary.unchanged,
+            "drift": summary.drift,
+            "destructive": summary.destructive,
         },
         "changes": changes,
-    })
+    });
+    if let Some((only, hidden)) = plan.hidden {
+        value["only"] = json!({"cause": only.as_str(), "hidden": hidden});
+    }
+    value
 }
 
 /// One plan: its object. Several (one per target): an array of them.

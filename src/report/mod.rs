@@ -1,6 +1,7 @@
 //! Report stage: plans as text (terminal and CI logs), JSON (machines) and Markdown (PR
 //! comments, job summaries). Every format prints the same masked diffs.
 
+pub mod cause;
 pub mod json;
 pub mod markdown;
 pub mod progress;

@@ -1,5 +1,6 @@
 //! The plan as a person reads it: one coloured unified diff per changed object, then a summary.
 
+use super::cause;
 use crate::plan::{Action, Plan, Summary};
 
 /// ANSI styles, or nothing when colour is off.
@@ -15,12 +16,34 @@ impl Paint {
     }
 }
 
-/// `Plan: 1 to create, 2 to update, 1 to delete, 40 unchanged.`
+/// `Plan: 1 to create, 2 to update, 1 to delete, 40 unchanged, 1 drifted, 1 destructive.`
+/// (drifted and destructive only when there are some).
 pub fn summary_line(summary: &Summary) -> String {
-    format!(
-        "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+    let mut line = format!(
+        "Plan: {} to create, {} to update, {} to delete, {} unchanged",
         summary.create, summary.update, summary.delete, summary.unchanged
-    )
+    );
+    if summary.drift > 0 {
+        line.push_str(&format!(", {} drifted", summary.drift));
+    }
+    if summary.destructive > 0 {
+        line.push_str(&format!(", {} destructive", summary.destructive));
+    }
+    line.push('.');
+    line
+}
+
+/// What `--only` left out, when it left out something.
+pub fn hidden_line(plan: &Plan) -> Option<String> {
+    let (only, hidden) = plan.hidden.filter(|(_, n)| *n > 0)?;
+    let other = match only {
+        crate::plan::Only::Drift => "pending",
+        crate::plan::Only::Pending => "drift",
+    };
+    Some(format!(
+        "({hidden} {other} change(s) not shown: --only {})",
+        only.as_str()
+    ))
 }
 
 pub fn render(plan: &Plan, color: bool, show_target: bool) -> String {
@@ -43,7 +66,12 @@ pub fn render(plan: &Plan, color: bool, show_target: bool) -> String {
             Action::Delete => "1;31",
             _ => "1;33",
         };
-        let header = format!("{} {}", change.action.symbol(), change.describe());
+        let header = format!(
+            "{} {} ({})",
+            change.action.symbol(),
+            change.describe(),
+            cause::header_note(change)
+        );
         out.push_str(&paint.wrap(style, &header));
         out.push('\n');
         if let Some(note) = &change.note {
@@ -64,5 +92,9 @@ pub fn render(plan: &Plan, color: bool, show_target: bool) -> String {
     }
     out.push_str(&summary_line(&plan.summary()));
     out.push('\n');
+    if let Some(hidden) = hidden_line(plan) {
+        out.push_str(&hidden);
+        out.push('\n');
+    }
     out
 }

@@ -10,13 +10,16 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod apiserver;
+pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod git;
 pub mod http_proxy;
+pub mod inventory;
 pub mod kubectl;
 pub mod kubelet;
 pub mod proxy;
+pub mod webhook;
 
 pub use cluster::{delete_namespace, testenv, unique_name, unique_namespace, wait_for, TestEnv};
 pub use kubelet::{mark_pods_ready, KubeletStandIn};
