@@ -685,6 +685,141 @@ fn a_hand_edited_secret_is_drift_without_its_values_or_the_url_in_any_output() {
     assert_eq!(bodies.len(), 1, "{bodies:#?}");
     let body = bodies[0].to_string();
     for value in &forbidden {
-        assert!(!body.contains(value.as_str()), "the alert shows {value}: {body}");
+        assert!(
+            !body.contains(value.as_str()),
+            "the alert shows {value}: {body}"
+        );
     }
+}
+
+#[test]
+fn deleting_a_claim_names_what_its_volume_keeps() {
+    let ns = TestNamespace::new("drift-claim");
+    let volume = format!("{}-data", ns.name);
+    // A volume made by an administrator, outside the target.
+    let pv = format!(
+        "apiVersion: v1\nkind: PersistentVolume\nmetadata: {{name: {volume}}}\nspec:\n  capacity: {{storage: 1Gi}}\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Retain\n  storageClassName: manual\n  hostPath: {{path: /tmp/{volume}}}\n"
+    );
+    kubectl_ok(&["apply", "-f", "-"], Some(&pv));
+    let claim = format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: data, namespace: {}}}\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: manual\n  volumeName: {volume}\n  resources: {{requests: {{storage: 1Gi}}}}\n",
+        ns.name
+    );
+    let web = web_app(&ns.name, "nginx:1.25", 2);
+    apply(&ns, &format!("{web}---\n{claim}"));
+    let bound = (0..60).any(|_| {
+        let phase = kubectl_ok(
+            &[
+                "-n",
+                &ns.name,
+                "get",
+                "pvc",
+                "data",
+                "-o",
+                "jsonpath={.status.phase}",
+            ],
+            None,
+        );
+        phase == "Bound" || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            false
+        }
+    });
+    assert!(bound, "the volume controller binds the claim");
+
+    let repo = temp_tree(&[("app.yaml", &web)]);
+    let reason = || {
+        let (run, plan) = diff_json(&ns, repo.path(), &["--fail-on-destructive"]);
+        run.expect_code(4);
+        let claim = change(&plan, "PersistentVolumeClaim", "data");
+        assert_eq!(claim["destructive"], true, "{claim:#}");
+        claim["reason"].as_str().unwrap_or_default().to_owned()
+    };
+    let kept = reason();
+    assert!(
+        kept.contains(&format!("volume {volume} has reclaim policy Retain")),
+        "{kept}"
+    );
+    kubectl_ok(
+        &[
+            "patch",
+            "pv",
+            &volume,
+            "-p",
+            r#"{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}"#,
+        ],
+        None,
+    );
+    let lost = reason();
+    assert!(
+        lost.contains("and its data") && lost.contains("reclaim policy Delete"),
+        "{lost}"
+    );
+    kubectl_ok(&["delete", "pv", &volume, "--wait=false"], None);
+}
+
+#[test]
+fn ten_thousand_members_with_digests_fit_the_inventory_on_the_server() {
+    use gitops::inventory::{Inventory, InventoryRef, Member, Witness};
+    let ns = TestNamespace::new("drift-inventory");
+    let env = testenv();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let connection = gitops::cluster::Connection::load(
+            Some(&env.kubeconfig),
+            Some(&env.admin_context),
+        )
+        .await;
+        let cluster = connection.connect().await.expect("a client");
+        let at = InventoryRef::for_target("big", &ns.name);
+        let mut inventory = Inventory {
+            revision: "0123456789abcdef0123456789abcdef01234567".into(),
+            ..Inventory::default()
+        };
+        let kinds = [("", "ConfigMap"), ("apps", "Deployment"), ("", "Secret")];
+        for i in 0..10_000 {
+            let (group, kind) = kinds[i % kinds.len()];
+            let member = Member {
+                group: group.into(),
+                version: "v1".into(),
+                kind: kind.into(),
+                namespace: Some(format!("team-{:02}-production", i % 25)),
+                name: format!("shop-frontend-settings-{i:05}-7f9c8d6b5c"),
+            };
+            inventory.witnesses.insert(
+                member.identity(),
+                Witness {
+                    sent: format!("{i:012x}"),
+                    left: format!("{:012x}", i * 7),
+                },
+            );
+            inventory.members.push(member);
+        }
+        inventory.members.sort();
+        for i in 0..20 {
+            inventory.history.push(
+                serde_json::from_value(json!({
+                    "revision": format!("{i:040x}"), "author": "A Person <a@example.com>",
+                    "subject": "Change the frontend settings for the production rollout",
+                    "time": "2026-12-05T10:00:00Z", "user": "ci", "jobUrl": "https://ci.example.com/jobs/123456",
+                    "operation": "apply", "result": "succeeded", "created": 1, "updated": 2,
+                    "deleted": 0, "unchanged": 9997, "durationSeconds": 4.2
+                }))
+                .unwrap(),
+            );
+        }
+        gitops::inventory::write(&cluster, &at, &inventory)
+            .await
+            .expect("the server takes 10,000 members with their digests");
+        let read = gitops::inventory::read(&cluster, &at)
+            .await
+            .unwrap()
+            .expect("written");
+        assert_eq!(read.members, inventory.members);
+        assert_eq!(read.witnesses, inventory.witnesses);
+        assert_eq!(read.history.len(), 20);
+    });
 }
