@@ -66,6 +66,8 @@ pub enum OutputFormat {
     Text,
     Json,
     Markdown,
+    /// Comma-separated values (`gitops stats` only)
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,12 +80,16 @@ pub enum Command {
     Apply(ApplyArgs),
     /// What the inventory says is deployed: revision, last apply, members and their live health
     Status,
-    /// Past applies of a target: time, revision, result, counts, duration, user
-    History,
+    /// Past applies of a target: number, time, revision, result, counts, duration, user (`--show N`: one in full)
+    History(HistoryArgs),
+    /// Delivery figures per target from the recorded applies: frequency, lead time, failure rate, time to restore
+    Stats(StatsArgs),
     /// Render a past revision from Git and apply it (default: the last successful one before the current)
     Rollback(RollbackArgs),
     /// List the targets of gitops.yaml (for CI matrix fan-out)
     Targets(TargetsArgs),
+    /// Print the JSON Schema (draft 2020-12) of a JSON output (no cluster access)
+    Schema(SchemaArgs),
     /// Version of gitops and of the renderers it found
     Version,
 }
@@ -209,6 +215,30 @@ pub fn prune_choice(prune: bool, no_prune: bool) -> Option<bool> {
     } else {
         prune.then_some(true)
     }
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Show one apply in full: objects changed, who ran it, each wave and its time (N: the # column)
+    #[arg(long, value_name = "N", conflicts_with = "revision")]
+    pub show: Option<u64>,
+    /// Show in full the newest apply of this revision (a commit id, or its first 4 or more characters)
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Applies that ended since: a time back from now (`30d`, `12w`, `36h`) or a date (`2026-01-01`, RFC 3339)
+    #[arg(long, value_name = "SINCE", default_value = "90d", value_parser = crate::clock::parse_since)]
+    pub since: crate::clock::Since,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The JSON output whose schema to print, e.g. plan or status (an unknown NAME lists them all)
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]

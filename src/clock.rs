@@ -56,6 +56,68 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(total_ms))
 }
 
+/// The start of a window, as `--since` takes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Since {
+    /// A time back from the end of the window.
+    Back(jiff::SignedDuration),
+    At(jiff::Timestamp),
+}
+
+impl Since {
+    /// The window's start for a window that ends at `until`.
+    pub fn start(self, until: jiff::Timestamp) -> jiff::Timestamp {
+        match self {
+            Since::Back(back) => until
+                .checked_sub(back)
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            Since::At(at) => at,
+        }
+    }
+}
+
+/// `--since`: a time back from now (`30d`, `12w`, `36h`, `90m`) or a moment (`2026-01-01`,
+/// midnight UTC; or RFC 3339) not in the future.
+pub fn parse_since(text: &str) -> Result<Since, String> {
+    let bad = || {
+        format!(
+            "{text:?} is not a time back from now or a date: use e.g. 30d, 12w, 36h, 2026-01-01 or 2026-01-01T12:00:00Z"
+        )
+    };
+    let text = text.trim();
+    let now = jiff::Timestamp::now();
+    let relative = text
+        .char_indices()
+        .last()
+        .filter(|(at, unit)| unit.is_ascii_alphabetic() && !text[..*at].contains(['-', ':', 'T']));
+    if let Some((at, unit)) = relative {
+        let number: i64 = text[..at].parse().map_err(|_| bad())?;
+        let seconds_per_unit = match unit {
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        let seconds = number
+            .checked_mul(seconds_per_unit)
+            .filter(|s| *s >= 0 && *s <= 100 * 366 * 86_400)
+            .ok_or_else(bad)?;
+        return Ok(Since::Back(jiff::SignedDuration::from_secs(seconds)));
+    }
+    let at = if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        date.to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(|_| bad())?
+            .timestamp()
+    } else {
+        text.parse::<jiff::Timestamp>().map_err(|_| bad())?
+    };
+    if at > now {
+        return Err(format!("{text:?} is in the future"));
+    }
+    Ok(Since::At(at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +128,30 @@ mod tests {
         assert_eq!(rfc3339(1_795_539_790), "2026-11-24T17:03:10Z");
         let text = now_rfc3339();
         assert_eq!(text.len(), "2026-11-24T17:03:10Z".len(), "{text}");
+    }
+
+    #[test]
+    fn since() {
+        let now = jiff::Timestamp::now();
+        let back = |text: &str| (now - parse_since(text).unwrap().start(now)).get_seconds();
+        assert!((back("30d") - 30 * 86_400).abs() < 5);
+        assert!((back("2w") - 14 * 86_400).abs() < 5);
+        assert!((back("36h") - 36 * 3_600).abs() < 5);
+        let at = |text: &str| parse_since(text).unwrap().start(now).to_string();
+        assert_eq!(at("2026-01-01"), "2026-01-01T00:00:00Z");
+        assert_eq!(at("2026-01-01T12:30:00Z"), "2026-01-01T12:30:00Z");
+        for bad in [
+            "",
+            "30",
+            "d",
+            "30x",
+            "-3d",
+            "yesterday",
+            "2026-13-01",
+            "2999-01-01",
+        ] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

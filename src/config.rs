@@ -12,6 +12,20 @@ pub struct ConfigFile {
     pub targets: Vec<TargetConfig>,
     #[serde(default)]
     pub ignore_differences: Vec<IgnoreRule>,
+    /// The history kept for every target that does not say.
+    pub history: Option<HistoryConfig>,
+}
+
+/// Apply records kept per target unless gitops.yaml says (`history: {limit: N}`).
+pub const HISTORY_DEFAULT_LIMIT: usize = 100;
+/// The most a target may keep: each record is an object in its namespace.
+pub const HISTORY_MAX_LIMIT: usize = 10_000;
+
+/// `history:`, at the top of gitops.yaml or per target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HistoryConfig {
+    pub limit: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -25,6 +39,7 @@ pub struct TargetConfig {
     pub timeout: Option<String>,
     pub create_namespace: Option<bool>,
     pub helm: Option<HelmConfig>,
+    pub history: Option<HistoryConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -104,6 +119,14 @@ impl Config {
         self.content.targets.iter().find(|t| t.name == name)
     }
 
+    /// Records kept for `target`: its own `history.limit`, else the file's, else the default.
+    pub fn history_limit(&self, target: Option<&TargetConfig>) -> usize {
+        target
+            .and_then(|t| t.history.as_ref())
+            .or(self.content.history.as_ref())
+            .map_or(HISTORY_DEFAULT_LIMIT, |h| h.limit)
+    }
+
     pub fn target_names(&self) -> Vec<&str> {
         self.content
             .targets
@@ -122,7 +145,18 @@ fn describe_yaml_error(error: &serde_yaml::Error) -> String {
     }
 }
 
+fn check_history(history: Option<&HistoryConfig>, whose: &str) -> Result<(), String> {
+    match history {
+        Some(h) if h.limit == 0 || h.limit > HISTORY_MAX_LIMIT => Err(format!(
+            "{whose}history.limit {} must be between 1 and {HISTORY_MAX_LIMIT}",
+            h.limit
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
+    check_history(content.history.as_ref(), "")?;
     let mut seen = std::collections::HashSet::new();
     for target in &content.targets {
         let name = &target.name;
@@ -147,6 +181,7 @@ fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
         if let Some(helm) = &target.helm {
             helm_set_values(helm).map_err(|e| format!("target {name:?}: helm.set {e}"))?;
         }
+        check_history(target.history.as_ref(), &format!("target {name:?}: "))?;
     }
     for rule in &content.ignore_differences {
         if let Some(bad) = rule.json_pointers.iter().find(|p| !p.starts_with('/')) {

@@ -5,6 +5,7 @@
 //! report. See docs/architecture.md.
 
 pub mod apply;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod cluster;
@@ -64,7 +65,8 @@ mod layering {
             &["cluster", "inventory", "render", "source", "target"],
         ),
         ("plan", &["cluster", "config", "inventory", "render"]),
-        ("report", &["plan", "inventory", "source"]),
+        ("audit", &["inventory"]),
+        ("report", &["audit", "plan", "inventory", "source"]),
         (
             "apply",
             &["cluster", "inventory", "plan", "render", "report", "source"],

@@ -12,6 +12,9 @@ pub const NOTIFY_MANAGER: &str = "gitops-notify";
 /// Annotation on the inventory: the drift state last notified (docs/inventory.md).
 pub const DRIFT_NOTIFIED_ANNOTATION: &str = "gitops.dev/drift-notified";
 
+/// Label on the parent and on each of its history records: the ApplySet id (docs/inventory.md).
+pub const HISTORY_LABEL: &str = "gitops.dev/history-of";
+
 /// Label on the parent: the ApplySet id.
 pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
 /// Label on every member: the id of the ApplySet it belongs to.

@@ -28,6 +28,8 @@ pub struct Target {
     /// The name was worked out from PATH (no `--name`): two directories can come to the same
     /// name (`apps/shop`, `apps-shop`), so the inventory must have been written for this one.
     pub derived_name: bool,
+    /// History records kept (gitops.yaml `history.limit`).
+    pub history_limit: usize,
 }
 
 /// The target-selecting flags of one run.
@@ -80,7 +82,11 @@ pub fn select(selection: &Selection, config: Option<&Config>) -> anyhow::Result<
             )
             .into());
         }
-        return Ok(vec![path_target(path, selection.name.as_deref())?]);
+        let mut target = path_target(path, selection.name.as_deref())?;
+        if let Some(config) = config {
+            target.history_limit = config.history_limit(None);
+        }
+        return Ok(vec![target]);
     }
     if selection.name.is_some() {
         return Err(UsageError(
@@ -131,7 +137,11 @@ pub fn select_applied(
             if let Some((config, spec)) = config.and_then(|c| Some((c, c.target(name)?))) {
                 return Ok(vec![config_target(config, spec)?]);
             }
-            Ok(vec![path_target(".", Some(name))?])
+            let mut target = path_target(".", Some(name))?;
+            if let Some(config) = config {
+                target.history_limit = config.history_limit(None);
+            }
+            Ok(vec![target])
         }
         None => select(
             &Selection {
@@ -168,6 +178,7 @@ pub fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Re
         },
         config_file: Some(config.file.clone()),
         derived_name: false,
+        history_limit: config.history_limit(Some(spec)),
     })
 }
 
@@ -204,6 +215,7 @@ fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
         helm: HelmSettings::default(),
         config_file: None,
         derived_name,
+        history_limit: config::HISTORY_DEFAULT_LIMIT,
     })
 }
 

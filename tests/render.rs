@@ -430,8 +430,8 @@ fn targets_are_selected_from_gitops_yaml() {
     assert_eq!(
         targets,
         serde_json::json!([
-            {"name": "alpha", "path": "apps/a", "namespace": "ns-a", "context": null, "prune": true, "timeout": null, "createNamespace": false},
-            {"name": "beta", "path": "apps/b", "namespace": null, "context": null, "prune": false, "timeout": "90s", "createNamespace": false},
+            {"schemaVersion": "1.0", "name": "alpha", "path": "apps/a", "namespace": "ns-a", "context": null, "prune": true, "timeout": null, "createNamespace": false},
+            {"schemaVersion": "1.0", "name": "beta", "path": "apps/b", "namespace": null, "context": null, "prune": false, "timeout": "90s", "createNamespace": false},
         ])
     );
     let table = Gitops::new(["targets"]).current_dir(dir.path()).run();

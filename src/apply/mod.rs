@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::cluster::{objects, Cluster, ClusterError};
-use crate::inventory::{self, HistoryEntry, Inventory, Member, RunRecord};
+use crate::inventory::{
+    self, ChangedObject, HistoryEntry, Inventory, Member, RunRecord, WaveTiming, CHANGES_LISTED,
+};
 use crate::kinds::KindRank;
 use crate::plan::conflict::Conflict;
 use crate::plan::{Action, Change, Plan};
@@ -38,6 +40,8 @@ pub struct ApplyOptions {
     pub source: crate::inventory::SourceRecord,
     /// The Git commit being applied (author and subject for the history), if any.
     pub revision: Option<crate::source::Revision>,
+    /// History records the target keeps.
+    pub history_limit: usize,
 }
 
 /// How an apply ended when every write succeeded.
@@ -101,30 +105,34 @@ pub async fn execute(
 ) -> Result<Outcome, ApplyError> {
     let started = Instant::now();
     let deadline = started + options.timeout;
+    let started_at = clock::now_rfc3339();
     let previous = plan.inventory.clone().unwrap_or_default();
     refuse_before_writing(plan, options)?;
     let mut applied = Vec::new();
-    let result = run(cluster, plan, options, deadline, &mut applied).await;
-    let result_name = match &result {
-        Ok(Outcome::Healthy) => "succeeded",
-        Ok(Outcome::Unhealthy(_)) => "unhealthy",
-        Err(_) => "failed",
+    let mut waves = Vec::new();
+    let result = run(cluster, plan, options, deadline, &mut applied, &mut waves).await;
+    let (result_name, error) = match &result {
+        Ok(Outcome::Healthy) => ("succeeded", None),
+        Ok(Outcome::Unhealthy(why)) => ("unhealthy", Some(why.join("; "))),
+        Err(e) => ("failed", Some(e.to_string())),
     };
-    let inventory = next_inventory(
-        plan,
-        &previous,
-        &applied,
-        result.is_ok(),
-        options,
-        started,
-        result_name,
-    );
+    let ended = clock::now_rfc3339();
+    let inventory = next_inventory(plan, &previous, &applied, result.is_ok(), options, &ended);
+    let entry = HistoryEntry {
+        started: Some(started_at),
+        time: ended,
+        result: result_name.to_owned(),
+        error: error.map(|e| inventory::bounded(&e, 2000)),
+        waves,
+        duration_seconds: (started.elapsed().as_millis() as f64) / 1000.0,
+        ..history_entry(plan, &previous, options)
+    };
     log::verbose(&format!(
         "target {}: applied in {} ms",
         plan.target,
         started.elapsed().as_millis()
     ));
-    let recorded = inventory::write(cluster, &plan.inventory_ref, &inventory).await;
+    let recorded = record(cluster, plan, &previous, inventory, entry, options).await;
     if let (Err(_), Err(e)) = (&result, &recorded) {
         log::warn(&format!(
             "the inventory of target {} could not be recorded either: {e}",
@@ -257,6 +265,7 @@ async fn run(
     options: &ApplyOptions,
     deadline: Instant,
     applied: &mut Vec<Member>,
+    timings: &mut Vec<WaveTiming>,
 ) -> Result<Outcome, ApplyError> {
     // Waves, then kind ranks: each group is written concurrently, groups one after the other.
     let mut groups: BTreeMap<(i64, KindRank), Vec<&Change>> = BTreeMap::new();
@@ -273,40 +282,40 @@ async fn run(
         .into_iter()
         .collect();
     for wave_number in waves {
-        let mut wave_objects = Vec::new();
-        for ((w, rank), changes) in groups
+        let wave_started = Instant::now();
+        let objects = groups
             .range((wave_number, KindRank::Namespace)..=(wave_number, KindRank::CustomResource))
-        {
-            debug_assert_eq!(*w, wave_number);
-            let writes: Vec<&Change> = changes
-                .iter()
-                .copied()
-                .filter(|c| c.action != Action::Unchanged)
-                .collect();
-            applied.extend(
-                changes
-                    .iter()
-                    .filter(|c| c.action == Action::Unchanged)
-                    .map(|c| c.member()),
-            );
-            write_group(cluster, plan, &writes, options, applied).await?;
-            wave_objects.extend(changes.iter().copied());
-            if *rank == KindRank::CustomResourceDefinition {
-                // Custom resources need their CRD established, waiting or not.
-                let crds: Vec<&Change> = changes.to_vec();
-                if let WaitOutcome::Unhealthy(why) =
-                    wait::until_healthy(cluster, &crds, deadline).await?
-                {
-                    return Ok(Outcome::Unhealthy(why));
-                }
+            .map(|(_, changes)| changes.len())
+            .sum();
+        // Recorded as failed unless the wave gets further.
+        timings.push(WaveTiming {
+            wave: wave_number,
+            objects,
+            seconds: 0.0,
+            result: "failed".into(),
+        });
+        let outcome = run_wave(
+            cluster,
+            plan,
+            options,
+            deadline,
+            applied,
+            &groups,
+            wave_number,
+        )
+        .await;
+        if let Some(timing) = timings.last_mut() {
+            timing.seconds = (wave_started.elapsed().as_millis() as f64) / 1000.0;
+            timing.result = match &outcome {
+                Ok(None) if options.wait => "healthy",
+                Ok(None) => "written",
+                Ok(Some(_)) => "unhealthy",
+                Err(_) => "failed",
             }
+            .into();
         }
-        if options.wait {
-            if let WaitOutcome::Unhealthy(why) =
-                wait::until_healthy(cluster, &wave_objects, deadline).await?
-            {
-                return Ok(Outcome::Unhealthy(why));
-            }
+        if let Some(why) = outcome? {
+            return Ok(Outcome::Unhealthy(why));
         }
     }
     prune(cluster, plan).await?;
@@ -314,6 +323,55 @@ async fn run(
         log::warn(&format!("not pruned: {kept}"));
     }
     Ok(Outcome::Healthy)
+}
+
+/// One wave: its groups written in order, then (with waiting) its objects awaited. Some(why)
+/// when it did not become healthy.
+async fn run_wave(
+    cluster: &Cluster,
+    plan: &Plan,
+    options: &ApplyOptions,
+    deadline: Instant,
+    applied: &mut Vec<Member>,
+    groups: &BTreeMap<(i64, KindRank), Vec<&Change>>,
+    wave_number: i64,
+) -> Result<Option<Vec<String>>, ApplyError> {
+    let mut wave_objects = Vec::new();
+    for ((w, rank), changes) in
+        groups.range((wave_number, KindRank::Namespace)..=(wave_number, KindRank::CustomResource))
+    {
+        debug_assert_eq!(*w, wave_number);
+        let writes: Vec<&Change> = changes
+            .iter()
+            .copied()
+            .filter(|c| c.action != Action::Unchanged)
+            .collect();
+        applied.extend(
+            changes
+                .iter()
+                .filter(|c| c.action == Action::Unchanged)
+                .map(|c| c.member()),
+        );
+        write_group(cluster, plan, &writes, options, applied).await?;
+        wave_objects.extend(changes.iter().copied());
+        if *rank == KindRank::CustomResourceDefinition {
+            // Custom resources need their CRD established, waiting or not.
+            let crds: Vec<&Change> = changes.to_vec();
+            if let WaitOutcome::Unhealthy(why) =
+                wait::until_healthy(cluster, &crds, deadline).await?
+            {
+                return Ok(Some(why));
+            }
+        }
+    }
+    if options.wait {
+        if let WaitOutcome::Unhealthy(why) =
+            wait::until_healthy(cluster, &wave_objects, deadline).await?
+        {
+            return Ok(Some(why));
+        }
+    }
+    Ok(None)
 }
 
 /// Server-side applies one group concurrently; on failure reports what was and was not applied.
@@ -535,10 +593,8 @@ fn next_inventory(
     applied: &[Member],
     completed: bool,
     options: &ApplyOptions,
-    started: Instant,
-    result: &str,
+    ended: &str,
 ) -> Inventory {
-    let summary = plan.summary();
     let confirmed = inventory::identities(applied);
     let witnesses = plan
         .changes
@@ -560,20 +616,74 @@ fn next_inventory(
         witnesses,
         revision: plan.revision.clone(),
         source: options.source.clone(),
-        entry: HistoryEntry {
-            revision: plan.revision.clone(),
-            author: options.revision.as_ref().and_then(|r| r.author.clone()),
-            subject: options.revision.as_ref().and_then(|r| r.subject.clone()),
-            time: clock::now_rfc3339(),
-            user: options.user.clone(),
-            job_url: options.job_url.clone(),
-            operation: options.operation.to_owned(),
-            result: result.to_owned(),
-            created: summary.create,
-            updated: summary.update,
-            deleted: summary.delete,
-            unchanged: summary.unchanged,
-            duration_seconds: (started.elapsed().as_millis() as f64) / 1000.0,
-        },
+        time: ended.to_owned(),
     })
+}
+
+/// What the history records of this run, apart from how it ended.
+fn history_entry(plan: &Plan, previous: &Inventory, options: &ApplyOptions) -> HistoryEntry {
+    let summary = plan.summary();
+    let changed: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged)
+        .collect();
+    let changes = changed
+        .iter()
+        .take(CHANGES_LISTED)
+        .map(|c| ChangedObject {
+            action: c.action.as_str().to_owned(),
+            api_version: c.resource.resource.api_version.clone(),
+            kind: c.resource.resource.kind.clone(),
+            namespace: c.namespace.clone(),
+            name: c.name.clone(),
+        })
+        .collect();
+    let revision = options.revision.as_ref();
+    let rollback = options.operation == "rollback";
+    HistoryEntry {
+        revision: plan.revision.clone(),
+        author: revision.and_then(|r| r.author.clone()),
+        subject: revision.and_then(|r| r.subject.clone()),
+        commit_time: revision.and_then(|r| r.time.clone()),
+        user: options.user.clone(),
+        job_url: options.job_url.clone(),
+        operation: options.operation.to_owned(),
+        rolled_back_from: (rollback && !previous.revision.is_empty())
+            .then(|| previous.revision.clone()),
+        created: summary.create,
+        updated: summary.update,
+        deleted: summary.delete,
+        unchanged: summary.unchanged,
+        changes,
+        changes_omitted: changed.len().saturating_sub(CHANGES_LISTED),
+        ..HistoryEntry::default()
+    }
+}
+
+/// Records the run: the entries an older parent kept are made records first (the parent drops
+/// them only once that worked), then the parent, then this run's record (which names the parent
+/// as its owner), keeping the newest `history_limit`.
+async fn record(
+    cluster: &Cluster,
+    plan: &Plan,
+    previous: &Inventory,
+    mut next: Inventory,
+    entry: HistoryEntry,
+    options: &ApplyOptions,
+) -> Result<(), ClusterError> {
+    let at = &plan.inventory_ref;
+    let migrated = match &previous.uid {
+        Some(uid) if !previous.legacy_history.is_empty() => {
+            inventory::history::migrate(cluster, at, uid, &previous.legacy_history).await
+        }
+        _ => Ok(()),
+    };
+    if migrated.is_ok() {
+        next.legacy_history.clear();
+    }
+    let uid = inventory::write(cluster, at, &next).await?;
+    migrated?;
+    inventory::history::append(cluster, at, &uid, entry, options.history_limit).await?;
+    Ok(())
 }

@@ -139,6 +139,24 @@ pub async fn apply(
     result.map_err(|e| classify_for(cluster, info, e))
 }
 
+/// A forced server-side apply (field manager `gitops`) that returns the object as written,
+/// for the few writes whose answer is needed (the inventory's uid); every other write discards
+/// the body.
+pub async fn apply_returning(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    object: &Value,
+) -> Result<Value, ClusterError> {
+    let mut params = strict_apply();
+    params.force = true;
+    let built = request(info, namespace).patch(name, &params, &Patch::Apply(object));
+    send::<Value>(cluster, built, "apply", || describe(info, namespace, name))
+        .await
+        .map_err(|e| classify_for(cluster, info, e))
+}
+
 /// A forced server-side apply as another field manager of gitops (`gitops-notify`): it owns
 /// only the fields it sends, and the `gitops` manager's applies leave them alone.
 pub async fn apply_as(
@@ -195,6 +213,16 @@ pub async fn list(
     info: &ResourceInfo,
     namespace: Option<&str>,
 ) -> Result<Vec<Value>, ClusterError> {
+    list_labelled(cluster, info, namespace, None).await
+}
+
+/// Like [`list`], only the objects matching a label selector (`key=value`).
+pub async fn list_labelled(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    selector: Option<&str>,
+) -> Result<Vec<Value>, ClusterError> {
     let what = match namespace {
         Some(ns) => format!(
             "{} {} in namespace {ns}",
@@ -204,6 +232,9 @@ pub async fn list(
     };
     let mut objects = Vec::new();
     let mut params = ListParams::default().limit(500);
+    if let Some(selector) = selector {
+        params = params.labels(selector);
+    }
     loop {
         let built = request(info, namespace).list(&params);
         let mut page: Value = send(cluster, built, "list", || what.clone())

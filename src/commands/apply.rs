@@ -212,5 +212,6 @@ fn options(
         operation,
         source: target.source.clone(),
         revision,
+        history_limit: target.target.history_limit,
     }
 }

@@ -6,6 +6,8 @@ mod diff;
 mod planning;
 mod render;
 mod rollback;
+mod schema;
+mod stats;
 mod status;
 mod targets;
 mod version;
@@ -26,14 +28,24 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             cli.global.reference.as_deref(),
         )?,
     };
+    if cli.global.output == crate::cli::OutputFormat::Csv
+        && !matches!(cli.command, Command::Stats(_))
+    {
+        return Err(crate::exit::UsageError(
+            "-o csv is for `gitops stats` only; use -o json or -o markdown".into(),
+        )
+        .into());
+    }
     match &cli.command {
         Command::Render(args) => render::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),
         Command::Status => status::status(&cli.global),
-        Command::History => status::history(&cli.global),
+        Command::History(args) => status::history(&cli.global, args),
+        Command::Stats(args) => stats::run(&cli.global, args),
         Command::Rollback(args) => rollback::run(&cli.global, args),
         Command::Targets(args) => targets::run(&cli.global, args),
+        Command::Schema(args) => schema::run(args),
         Command::Version => version::run(&cli.global),
     }
 }

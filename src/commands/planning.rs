@@ -139,7 +139,7 @@ pub fn print_plans(global: &GlobalArgs, plans: &[Plan]) -> anyhow::Result<()> {
     let text = match global.output {
         OutputFormat::Json => report::json::render(plans),
         OutputFormat::Markdown => report::markdown::render(plans),
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv => {
             let color = log::use_color(global.color, std::io::stdout().is_terminal());
             plans
                 .iter()

@@ -11,7 +11,7 @@ use super::render::render_target;
 use super::status::{read_inventories, runtime};
 use crate::cli::{GlobalArgs, RollbackArgs};
 use crate::exit::{Exit, UsageError};
-use crate::inventory::{Inventory, SourceRecord};
+use crate::inventory::{History, Inventory, SourceRecord};
 use crate::render::Source;
 use crate::source::{self, Snapshot};
 use crate::target::{self, Target};
@@ -40,7 +40,7 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
         };
         let revision = match &args.to {
             Some(rev) => rev.clone(),
-            None => previous_success(&name, &inventory)?,
+            None => previous_success(&name, &inventory, &applied.history)?,
         };
         let recorded = recorded_source(&name, inventory.source)?;
         let location = repository_location(global, &recorded)?;
@@ -70,8 +70,14 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
                     helm: recorded.helm.clone().unwrap_or_default(),
                     config_file: None,
                     derived_name: false,
+                    history_limit: current.history_limit,
                 }
             }
+        };
+        let target = Target {
+            // Records are kept as the target says now, not as the revision said.
+            history_limit: current.history_limit,
+            ..target
         };
         let target = applied.resolved.at_revision(target, recorded, &flags);
         crate::log::info(&format!(
@@ -120,10 +126,14 @@ fn target_at_revision(
 }
 
 /// The newest successful apply whose revision differs from the deployed one.
-fn previous_success(target: &str, inventory: &Inventory) -> anyhow::Result<String> {
+fn previous_success(
+    target: &str,
+    inventory: &Inventory,
+    history: &History,
+) -> anyhow::Result<String> {
     let current = inventory.revision.as_str();
-    inventory
-        .history
+    history
+        .records
         .iter()
         .rev()
         .filter(|e| e.result == "succeeded" && e.revision != current)

@@ -4,10 +4,11 @@ use std::collections::BTreeSet;
 
 use super::{resolve_all, run_flags, selection};
 use crate::apply::health::{assess, Health};
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::{GlobalArgs, HistoryArgs, OutputFormat};
 use crate::cluster::{objects, Cluster, Discovery};
-use crate::exit::Exit;
-use crate::inventory::{self, Inventory, Member};
+use crate::exit::{Exit, UsageError};
+use crate::inventory::{self, History, HistoryEntry, Inventory, Member};
+use crate::report::history as history_report;
 use crate::report::status::{self as report, Applied as Shown, Live, Rendered};
 use crate::resolved::{Resolved, RunFlags};
 use crate::source;
@@ -18,6 +19,8 @@ pub(super) struct Applied {
     pub resolved: Resolved,
     /// Its inventory as read (None: never applied).
     pub inventory: Option<Inventory>,
+    /// Its history of applies.
+    pub history: History,
 }
 
 /// Reads the inventory of every selected target.
@@ -35,10 +38,15 @@ pub(super) fn read_inventories(
         for resolved in targets {
             let cluster = resolved.connection.connect().await?;
             let inventory = inventory::read(&cluster, &resolved.inventory).await?;
+            let history = match &inventory {
+                Some(_) => inventory::history::read(&cluster, &resolved.inventory).await?,
+                None => History::default(),
+            };
             found.push((
                 Applied {
                     resolved,
                     inventory,
+                    history,
                 },
                 cluster,
             ));
@@ -51,11 +59,62 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(super::runtime()?)
 }
 
-pub fn history(global: &GlobalArgs) -> anyhow::Result<Exit> {
+pub fn history(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let found = read_inventories(&runtime()?, global, &run_flags(global))?;
     let shown: Vec<Shown<'_>> = found.iter().map(|(applied, _)| shown(applied)).collect();
-    print(global, &report::history(&shown))?;
+    if args.show.is_none() && args.revision.is_none() {
+        print(global, &history_report::list(&shown))?;
+        return Ok(Exit::Success);
+    }
+    let [one] = shown.as_slice() else {
+        return Err(UsageError(format!(
+            "--show and --revision show one apply of one target, and {} targets are selected: pass --target NAME (or --name NAME)",
+            shown.len()
+        ))
+        .into());
+    };
+    let records = &one.history.records;
+    let entry = match (args.show, &args.revision) {
+        (Some(number), _) => one.history.numbered(number).ok_or_else(|| {
+            anyhow::anyhow!(
+                "target {}: no apply #{number} in its history ({})",
+                one.target,
+                kept(records)
+            )
+        })?,
+        (None, Some(revision)) => newest_of_revision(records, revision).ok_or_else(|| {
+            anyhow::anyhow!(
+                "target {}: no apply of revision {revision:?} in its history ({})",
+                one.target,
+                kept(records)
+            )
+        })?,
+        (None, None) => unreachable!("handled above"),
+    };
+    print(global, &history_report::show(one, entry))?;
     Ok(Exit::Success)
+}
+
+/// The records kept, said for a message.
+fn kept(records: &[HistoryEntry]) -> String {
+    match (records.first(), records.last()) {
+        (Some(first), Some(last)) => {
+            format!("it keeps #{} to #{}", first.number, last.number)
+        }
+        _ => "it is empty: the target was never applied".to_owned(),
+    }
+}
+
+/// The newest record of a revision given in full or by a prefix of 4 or more characters.
+fn newest_of_revision<'a>(records: &'a [HistoryEntry], wanted: &str) -> Option<&'a HistoryEntry> {
+    let wanted = wanted.trim().to_ascii_lowercase();
+    if wanted.len() < 4 {
+        return None;
+    }
+    records
+        .iter()
+        .rev()
+        .find(|r| r.revision == wanted || r.revision.starts_with(&wanted))
 }
 
 pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -92,6 +151,7 @@ fn shown(applied: &Applied) -> Shown<'_> {
         target: applied.resolved.name(),
         at: &applied.resolved.inventory,
         inventory: applied.inventory.as_ref(),
+        history: &applied.history,
     }
 }
 
@@ -119,6 +179,6 @@ fn print(global: &GlobalArgs, rendered: &Rendered) -> std::io::Result<()> {
     crate::report::write_stdout(&match global.output {
         OutputFormat::Json => rendered.json(),
         OutputFormat::Markdown => rendered.markdown.clone(),
-        OutputFormat::Text => rendered.text.clone(),
+        OutputFormat::Text | OutputFormat::Csv => rendered.text.clone(),
     })
 }

@@ -37,6 +37,7 @@ pub fn run(global: &GlobalArgs, args: &TargetsArgs) -> anyhow::Result<Exit> {
             .iter()
             .map(|t| {
                 json!({
+                    "schemaVersion": crate::report::SCHEMA_VERSION,
                     "name": t.name,
                     "path": t.path,
                     "namespace": t.namespace,

@@ -3,9 +3,11 @@
 //! Follows KEP-3659 (ApplySet): a parent object — a ConfigMap `gitops-<target>` in the target's
 //! namespace — labelled `applyset.kubernetes.io/id`, and every member labelled
 //! `applyset.kubernetes.io/part-of` with that id. kubectl understands the same labels. The
-//! ConfigMap's data holds what gitops needs besides: the member list, the applied revision,
-//! where the target came from, and a bounded history of applies.
+//! ConfigMap's data holds what gitops needs besides: the member list, the applied revision and
+//! where the target came from. The history of applies lives in objects of its own (`history`).
 
+pub mod history;
+mod record;
 mod store;
 
 use std::collections::HashMap;
@@ -16,10 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::identity::ObjectRef;
 use crate::render::HelmSettings;
 
+pub use history::History;
+pub use record::{bounded, ChangedObject, HistoryEntry, WaveTiming, CHANGES_LISTED};
 pub use store::{read, record_notified, write, InventoryError};
-
-/// How many applies the history keeps.
-pub const HISTORY_LIMIT: usize = 20;
 
 /// Where a target's inventory lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,39 +84,6 @@ impl Member {
     }
 }
 
-/// One apply in the history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryEntry {
-    pub revision: String,
-    /// Author and subject of the revision's commit, when it came from Git.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// RFC 3339, UTC.
-    pub time: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// The CI pipeline or job that ran it, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_url: Option<String>,
-    /// `apply` or `rollback`.
-    #[serde(default = "default_operation")]
-    pub operation: String,
-    /// `succeeded`, `unhealthy` or `failed`.
-    pub result: String,
-    pub created: usize,
-    pub updated: usize,
-    pub deleted: usize,
-    pub unchanged: usize,
-    pub duration_seconds: f64,
-}
-
-fn default_operation() -> String {
-    "apply".to_owned()
-}
-
 /// Where a target came from, as its last apply recorded it: enough for `rollback` to render
 /// the target as it was at another revision without gitops.yaml.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,7 +144,13 @@ pub struct Inventory {
     pub revision: String,
     /// Where the target came from (None: written by a gitops that did not record it).
     pub source: Option<SourceRecord>,
-    pub history: Vec<HistoryEntry>,
+    /// When the last run that completed its writes ended (RFC 3339; None: written by an older
+    /// gitops, see `last_success`).
+    pub applied_at: Option<String>,
+    /// History entries an older gitops kept in the parent, until they are records of their own.
+    pub legacy_history: Vec<HistoryEntry>,
+    /// The parent's uid, which its history records name as their owner (None: not read).
+    pub uid: Option<String>,
     /// The drift state last notified (None: never, or unreadable).
     pub notified: Option<Notified>,
 }
@@ -195,7 +169,8 @@ pub struct RunRecord<'a> {
     pub witnesses: HashMap<ObjectRef, Witness>,
     pub revision: String,
     pub source: SourceRecord,
-    pub entry: HistoryEntry,
+    /// When the run ended (RFC 3339).
+    pub time: String,
 }
 
 impl Inventory {
@@ -237,27 +212,30 @@ impl Inventory {
                 self.revision.clone()
             },
             source: Some(run.source),
-            history: self.history.clone(),
+            applied_at: if run.completed {
+                Some(run.time)
+            } else {
+                self.applied_at.clone()
+            },
+            legacy_history: self.legacy_history.clone(),
+            uid: self.uid.clone(),
             notified: self.notified.clone(),
         };
-        next.record(run.entry);
+        if next.applied_at.is_none() {
+            next.applied_at = self.last_success().map(str::to_owned);
+        }
         next
     }
 
-    /// When the last successful apply ended (RFC 3339).
+    /// When the last run that completed its writes (succeeded or unhealthy) ended (RFC 3339).
     pub fn last_success(&self) -> Option<&str> {
-        self.history
-            .iter()
-            .rev()
-            .find(|e| e.result != "failed")
-            .map(|e| e.time.as_str())
-    }
-
-    /// Adds an entry and keeps the newest `HISTORY_LIMIT`.
-    pub fn record(&mut self, entry: HistoryEntry) {
-        self.history.push(entry);
-        let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
-        self.history.drain(..excess);
+        self.applied_at.as_deref().or_else(|| {
+            self.legacy_history
+                .iter()
+                .rev()
+                .find(|e| e.result != "failed")
+                .map(|e| e.time.as_str())
+        })
     }
 }
 
@@ -294,24 +272,6 @@ mod tests {
         }
     }
 
-    fn entry(result: &str) -> HistoryEntry {
-        HistoryEntry {
-            revision: "r2".into(),
-            author: None,
-            subject: None,
-            time: String::new(),
-            user: None,
-            job_url: None,
-            operation: "apply".into(),
-            result: result.into(),
-            created: 0,
-            updated: 0,
-            deleted: 0,
-            unchanged: 0,
-            duration_seconds: 0.0,
-        }
-    }
-
     fn run<'a>(
         rendered: &[&str],
         applied: &'a [Member],
@@ -326,7 +286,7 @@ mod tests {
             witnesses: HashMap::new(),
             revision: "r2".into(),
             source: SourceRecord::default(),
-            entry: entry(if completed { "succeeded" } else { "failed" }),
+            time: "2026-12-05T10:00:00Z".into(),
         }
     }
 
@@ -350,19 +310,6 @@ mod tests {
         let after = before.next(run(&["a", "b", "c"], &written, false, true));
         assert_eq!(names(&after), ["a", "b", "old"]);
         assert_eq!(after.revision, "r1");
-        assert_eq!(after.history.last().unwrap().result, "failed");
-    }
-
-    #[test]
-    fn history_is_bounded() {
-        let mut inventory = Inventory::default();
-        for i in 0..25 {
-            inventory.record(HistoryEntry {
-                revision: i.to_string(),
-                ..entry("succeeded")
-            });
-        }
-        assert_eq!(inventory.history.len(), HISTORY_LIMIT);
-        assert_eq!(inventory.history[0].revision, "5");
+        assert_eq!(after.last_success(), None);
     }
 }

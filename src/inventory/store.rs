@@ -6,12 +6,12 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::core::ApiResource;
 use serde_json::{json, Value};
 
-use super::{Inventory, InventoryRef, Member, Notified, Witness};
+use super::{HistoryEntry, Inventory, InventoryRef, Member, Notified, Witness};
 use crate::cluster::{objects, Cluster, ClusterError, ResourceInfo};
 use crate::identity::ObjectRef;
 use crate::ownership::{
-    DRIFT_NOTIFIED_ANNOTATION, GROUP_KINDS_ANNOTATION, ID_LABEL, NAMESPACES_ANNOTATION,
-    NOTIFY_MANAGER, TOOLING_ANNOTATION,
+    DRIFT_NOTIFIED_ANNOTATION, GROUP_KINDS_ANNOTATION, HISTORY_LABEL, ID_LABEL,
+    NAMESPACES_ANNOTATION, NOTIFY_MANAGER, TOOLING_ANNOTATION,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +26,7 @@ pub enum InventoryError {
     },
 }
 
-fn config_map_resource() -> ResourceInfo {
+pub(super) fn config_map_resource() -> ResourceInfo {
     ResourceInfo {
         resource: ApiResource::erase::<ConfigMap>(&()),
         namespaced: true,
@@ -105,10 +105,45 @@ pub async fn read(
         // A record this version cannot read (older, or edited by hand) is as good as none:
         // rollback then asks for one apply first.
         source: serde_json::from_value(field("source")?).ok().flatten(),
-        history: serde_json::from_value(or_empty_list(field("history")?))
-            .map_err(|e| corrupt(format!("data.history: {e}")))?,
+        legacy_history: legacy_history(&parent, &at.namespace, &at.name),
+        applied_at: data
+            .get("appliedAt")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        uid: parent["metadata"]["uid"].as_str().map(str::to_owned),
     };
     Ok(Some(inventory))
+}
+
+/// The history entries a parent written before records had objects of their own keeps in
+/// `data.history`; an entry that cannot be read is skipped with a warning naming it.
+pub(super) fn legacy_history(parent: &Value, namespace: &str, name: &str) -> Vec<HistoryEntry> {
+    let Some(text) = parent["data"]["history"].as_str() else {
+        return Vec::new();
+    };
+    let warn = |why: String| {
+        crate::log::warn(&format!(
+            "the inventory ConfigMap {namespace}/{name}: data.history {why}; skipped"
+        ))
+    };
+    let entries: Vec<Value> = match serde_json::from_str(text) {
+        Ok(entries) => entries,
+        Err(e) => {
+            warn(format!("is not a list of records ({e})"));
+            return Vec::new();
+        }
+    };
+    entries
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, entry)| match serde_json::from_value(entry) {
+            Ok(entry) => Some(entry),
+            Err(e) => {
+                warn(format!("entry {}: {e}", i + 1));
+                None
+            }
+        })
+        .collect()
 }
 
 /// Format 2 members: grouped by `<apiVersion> <kind>[ <namespace>]`, each `[name, sent, left]`.
@@ -190,12 +225,13 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// Writes the inventory (server-side apply, field manager gitops).
+/// Writes the inventory (server-side apply, field manager gitops); the parent's uid, which its
+/// history records name as their owner.
 pub async fn write(
     cluster: &Cluster,
     at: &InventoryRef,
     inventory: &Inventory,
-) -> Result<(), ClusterError> {
+) -> Result<String, ClusterError> {
     let group_kinds: BTreeSet<String> = inventory
         .members
         .iter()
@@ -219,7 +255,8 @@ pub async fn write(
         "metadata": {
             "name": at.name,
             "namespace": at.namespace,
-            "labels": {ID_LABEL: at.id, "app.kubernetes.io/managed-by": "gitops"},
+            // The history label too: one LIST reads the parent with its records.
+            "labels": {ID_LABEL: at.id, HISTORY_LABEL: at.id, "app.kubernetes.io/managed-by": "gitops"},
             "annotations": {
                 TOOLING_ANNOTATION: format!("gitops/v{}", env!("CARGO_PKG_VERSION")),
                 GROUP_KINDS_ANNOTATION: group_kinds.into_iter().collect::<Vec<_>>().join(","),
@@ -231,20 +268,36 @@ pub async fn write(
             "members": to_json(&group(inventory)),
             "revision": inventory.revision,
             "source": to_json(&inventory.source),
-            "history": to_json(&inventory.history),
         },
     });
-    objects::apply(
+    let mut parent = parent;
+    if let Some(time) = &inventory.applied_at {
+        parent["data"]["appliedAt"] = json!(time);
+    }
+    // Kept only while its entries are not yet records of their own (migration).
+    if !inventory.legacy_history.is_empty() {
+        parent["data"]["history"] = json!(to_json(&inventory.legacy_history));
+    }
+    let written = objects::apply_returning(
         cluster,
         &config_map_resource(),
         Some(&at.namespace),
         &at.name,
         &parent,
-        false,
-        true,
     )
     .await?;
-    Ok(())
+    match written["metadata"]["uid"].as_str() {
+        Some(uid) if !uid.is_empty() => Ok(uid.to_owned()),
+        _ => Err(ClusterError::Api {
+            operation: crate::cluster::Operation::new(
+                "apply",
+                format!("v1 ConfigMap {}/{}", at.namespace, at.name),
+            ),
+            code: 500,
+            reason: "NoUid".into(),
+            message: "the server's answer has no metadata.uid".into(),
+        }),
+    }
 }
 
 /// Records the drift state last notified: one annotation on the parent, server-side applied by

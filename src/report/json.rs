@@ -1,4 +1,5 @@
-//! The plan as one JSON document, with the stable schema of SPEC.md (docs/diff.md).
+//! The plan as one JSON document, with the stable schema of SPEC.md (docs/diff.md,
+//! docs/schema/plan.json).
 
 use serde_json::{json, Value};
 
@@ -37,6 +38,7 @@ pub fn plan_value(plan: &Plan) -> Value {
         })
         .collect();
     let mut value = json!({
+        "schemaVersion": super::SCHEMA_VERSION,
         "target": plan.target,
         "revision": plan.revision,
         "summary": {

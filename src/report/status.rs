@@ -1,10 +1,10 @@
-//! `gitops status` and `gitops history` for people and machines: text tables, Markdown for a
-//! job summary, JSON documents. Plain functions over what the commands read.
+//! `gitops status` for people and machines: a text table, Markdown for a job summary, JSON
+//! documents. Plain functions over what the commands read (`history` renders the history).
 
 use serde_json::{json, Value};
 
 use super::table;
-use crate::inventory::{Inventory, InventoryRef};
+use crate::inventory::{History, Inventory, InventoryRef};
 use crate::source::Relation;
 
 /// One target's inventory, as read.
@@ -13,6 +13,7 @@ pub struct Applied<'a> {
     pub at: &'a InventoryRef,
     /// None: never applied.
     pub inventory: Option<&'a Inventory>,
+    pub history: &'a History,
 }
 
 /// A member's health: its state (`Healthy`, `Progressing`, `Degraded`) and why.
@@ -45,67 +46,6 @@ impl Rendered {
     }
 }
 
-/// Past applies of each target, newest first.
-pub fn history(targets: &[Applied<'_>]) -> Rendered {
-    let mut documents = Vec::new();
-    let mut text = String::new();
-    let mut markdown = String::new();
-    for applied in targets {
-        let entries = applied
-            .inventory
-            .map(|i| i.history.clone())
-            .unwrap_or_default();
-        documents.push(json!({"target": applied.target, "history": entries}));
-        text.push_str(&format!(
-            "Target {} (inventory {}/{})\n",
-            applied.target, applied.at.namespace, applied.at.name
-        ));
-        markdown.push_str(&markdown_heading(applied));
-        markdown.push('\n');
-        if entries.is_empty() {
-            text.push_str("  never applied\n");
-            markdown.push_str("Never applied.\n\n");
-            continue;
-        }
-        let rows: Vec<[String; 8]> = entries
-            .iter()
-            .rev()
-            .map(|e| {
-                [
-                    e.time.clone(),
-                    short(&e.revision),
-                    e.author.clone().unwrap_or_else(|| "-".into()),
-                    e.subject
-                        .as_deref()
-                        .map_or_else(|| "-".into(), |s| truncate(s, 50)),
-                    if e.operation == "apply" {
-                        e.result.clone()
-                    } else {
-                        format!("{} ({})", e.result, e.operation)
-                    },
-                    format!(
-                        "+{} ~{} -{} ={}",
-                        e.created, e.updated, e.deleted, e.unchanged
-                    ),
-                    format!("{:.1}s", e.duration_seconds),
-                    e.user.clone().unwrap_or_else(|| "-".into()),
-                ]
-            })
-            .collect();
-        let header = [
-            "TIME", "REVISION", "AUTHOR", "SUBJECT", "RESULT", "CHANGES", "DURATION", "USER",
-        ];
-        text.push_str(&table::render(header, &rows, 2));
-        markdown.push_str(&table::markdown(header, &rows));
-        markdown.push('\n');
-    }
-    Rendered {
-        documents,
-        text,
-        markdown,
-    }
-}
-
 /// What each target's inventory says is deployed, with its members' health.
 pub fn status(targets: &[(Applied<'_>, Option<Live<'_>>)]) -> Rendered {
     let mut documents = Vec::new();
@@ -120,10 +60,14 @@ pub fn status(targets: &[(Applied<'_>, Option<Live<'_>>)]) -> Rendered {
         let (Some(inventory), Some(live)) = (applied.inventory, live) else {
             text.push_str("  never applied\n");
             markdown.push_str("Never applied.\n\n");
-            documents.push(json!({"target": applied.target, "applied": false}));
+            documents.push(json!({
+                "schemaVersion": super::SCHEMA_VERSION,
+                "target": applied.target,
+                "applied": false,
+            }));
             continue;
         };
-        let last = inventory.history.last();
+        let last = applied.history.last();
         if let Some(last) = last {
             let line = format!(
                 "Revision {}, {} {} ({}, by {})",
@@ -176,6 +120,7 @@ pub fn status(targets: &[(Applied<'_>, Option<Live<'_>>)]) -> Rendered {
             })
             .collect();
         documents.push(json!({
+            "schemaVersion": super::SCHEMA_VERSION,
             "target": applied.target,
             "applied": true,
             "inventory": {"namespace": applied.at.namespace, "name": applied.at.name},
@@ -244,7 +189,7 @@ fn head_relation(head: &str, relation: Relation, deployed: &str) -> (Value, Stri
 }
 
 /// At most `max` characters, with `…` when cut (the text table stays readable; JSON keeps all).
-fn truncate(text: &str, max: usize) -> String {
+pub(super) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
@@ -254,7 +199,7 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Commit ids shortened to 12 characters, like `git log --oneline` in large repositories.
-fn short(revision: &str) -> String {
+pub(super) fn short(revision: &str) -> String {
     let (id, suffix) = revision
         .split_once('-')
         .map_or((revision, ""), |(a, b)| (a, b));
@@ -271,7 +216,7 @@ fn short(revision: &str) -> String {
 }
 
 /// `### shop` and where its inventory is, for `-o markdown`.
-fn markdown_heading(applied: &Applied<'_>) -> String {
+pub(super) fn markdown_heading(applied: &Applied<'_>) -> String {
     format!(
         "### {}\n\nInventory `{}/{}`  \n",
         applied.target, applied.at.namespace, applied.at.name

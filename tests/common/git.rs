@@ -28,8 +28,15 @@ impl Repo {
     /// Runs git in the repository; panics with its output when it fails.
     #[track_caller]
     pub fn git(&self, args: &[&str]) -> String {
+        self.git_with(args, &[])
+    }
+
+    /// Runs git with extra environment variables (`GIT_COMMITTER_DATE`).
+    #[track_caller]
+    pub fn git_with(&self, args: &[&str], envs: &[(&str, &str)]) -> String {
         let output = Command::new("git")
             .args(args)
+            .envs(envs.iter().copied())
             .current_dir(self.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", self.path())
@@ -69,6 +76,18 @@ impl Repo {
             "-m",
             subject,
         ]);
+        self.head()
+    }
+
+    /// Like `commit`, authored and committed at `date` (RFC 3339), as a commit merged then.
+    #[track_caller]
+    pub fn commit_at(&self, files: &[(&str, &str)], subject: &str, date: &str) -> String {
+        self.write(files);
+        self.git(&["add", "-A"]);
+        self.git_with(
+            &["commit", "-q", "-m", subject],
+            &[("GIT_COMMITTER_DATE", date), ("GIT_AUTHOR_DATE", date)],
+        );
         self.head()
     }
 

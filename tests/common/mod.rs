@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod kubectl;
 pub mod kubelet;
 pub mod proxy;
+pub mod schema;
 pub mod webhook;
 
 pub use cluster::{delete_namespace, testenv, unique_name, unique_namespace, wait_for, TestEnv};
