@@ -25,5 +25,7 @@ pub const NAMESPACES_ANNOTATION: &str = "applyset.kubernetes.io/additional-names
 
 /// Annotation that keeps an object from being pruned (`disabled`).
 pub const PRUNE_ANNOTATION: &str = "gitops.dev/prune";
-/// Argo CD's sync options; `Prune=false` keeps an object.
+/// Flux's kustomize-controller annotation; `disabled` keeps an object, as `gitops.dev/prune` does.
+pub const FLUX_PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
+/// Argo CD's sync options; `Prune=false` (and `Delete=false`) keeps an object.
 pub const ARGO_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";

@@ -403,6 +403,37 @@ fn prune_respects_annotations_and_no_prune() {
 }
 
 #[test]
+fn flux_and_argo_cd_annotations_keep_an_object_out_of_prune() {
+    let ns = TestNamespace::new("apply-keep-others");
+    let cm = |name: &str, annotations: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {}\n  annotations: {annotations}\ndata: {{a: \"1\"}}\n", ns.name)
+    };
+    let all = [
+        cm("flux", "{kustomize.toolkit.fluxcd.io/prune: disabled}"),
+        cm(
+            "argo-delete",
+            "{argocd.argoproj.io/sync-options: \"ServerSideApply=true,Delete=false\"}",
+        ),
+        cm("plain", "{}"),
+        cm("stays", "{}"),
+    ];
+    apply_as("shop", &ns.name, &all.join("---\n"), &[]).expect_code(0);
+    let run = apply_as("shop", &ns.name, &all[3], &[]);
+    run.expect_code(0);
+    for why in [
+        "kustomize.toolkit.fluxcd.io/prune: disabled",
+        "argocd.argoproj.io/sync-options: Delete=false",
+    ] {
+        assert!(run.stderr.contains(why), "{why:?} in:\n{}", run.stderr);
+    }
+    let names = object_names(&ns.name, "configmaps");
+    for kept in ["configmap/flux", "configmap/argo-delete", "configmap/stays"] {
+        assert!(names.contains(kept), "{kept} kept:\n{names}");
+    }
+    assert!(!names.contains("configmap/plain"), "plain pruned:\n{names}");
+}
+
+#[test]
 fn an_empty_render_over_a_full_inventory_is_refused() {
     let ns = TestNamespace::new("apply-empty");
     apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);

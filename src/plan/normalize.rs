@@ -136,9 +136,10 @@ pub fn respect_ignored(desired: &mut Value, live: &Value, rules: &[&IgnoreRule])
 }
 
 /// Labels and annotations gitops reads on the objects it applies: always Git's.
-const OWN_METADATA: [(&str, &str); 3] = [
+const OWN_METADATA: [(&str, &str); 4] = [
     ("labels", crate::ownership::PART_OF_LABEL),
     ("annotations", crate::ownership::PRUNE_ANNOTATION),
+    ("annotations", crate::ownership::FLUX_PRUNE_ANNOTATION),
     ("annotations", crate::ownership::ARGO_SYNC_OPTIONS),
 ];
 

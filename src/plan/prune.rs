@@ -1,7 +1,8 @@
 //! Deletes of a plan: inventory members that the render no longer has (SPEC.md, Safety).
 //!
 //! Only objects that the inventory lists AND that carry this target's membership label are
-//! deleted; `gitops.dev/prune: disabled` and Argo CD's `Prune=false` keep an object.
+//! deleted; `gitops.dev/prune: disabled`, Flux's `kustomize.toolkit.fluxcd.io/prune: disabled`
+//! and Argo CD's `Prune=false` or `Delete=false` keep an object.
 
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use super::{Action, Change};
 use crate::cluster::{objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::inventory::{InventoryRef, Member};
 use crate::mask;
-use crate::ownership::{ARGO_SYNC_OPTIONS, PART_OF_LABEL, PRUNE_ANNOTATION};
+use crate::ownership::{ARGO_SYNC_OPTIONS, FLUX_PRUNE_ANNOTATION, PART_OF_LABEL, PRUNE_ANNOTATION};
 
 /// Why a live object must not be pruned, if it must not.
 pub fn prune_blocker(live: &Value, inventory: &InventoryRef) -> Option<String> {
@@ -27,13 +28,20 @@ pub fn prune_blocker(live: &Value, inventory: &InventoryRef) -> Option<String> {
     }
     let annotations = live.pointer("/metadata/annotations");
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
-    if annotation(PRUNE_ANNOTATION) == Some("disabled") {
-        return Some(format!("it is annotated {PRUNE_ANNOTATION}: disabled"));
+    for key in [PRUNE_ANNOTATION, FLUX_PRUNE_ANNOTATION] {
+        if annotation(key) == Some("disabled") {
+            return Some(format!("it is annotated {key}: disabled"));
+        }
     }
-    if annotation(ARGO_SYNC_OPTIONS)
-        .is_some_and(|o| o.split(',').any(|opt| opt.trim() == "Prune=false"))
-    {
-        return Some(format!("it is annotated {ARGO_SYNC_OPTIONS}: Prune=false"));
+    // Argo CD's Delete=false keeps an object when its Application goes: for gitops, when it
+    // leaves Git.
+    let options = annotation(ARGO_SYNC_OPTIONS).unwrap_or_default();
+    let kept = options
+        .split(',')
+        .map(str::trim)
+        .find(|opt| *opt == "Prune=false" || *opt == "Delete=false");
+    if let Some(option) = kept {
+        return Some(format!("it is annotated {ARGO_SYNC_OPTIONS}: {option}"));
     }
     None
 }
