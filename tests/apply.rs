@@ -433,6 +433,45 @@ fn flux_and_argo_cd_annotations_keep_an_object_out_of_prune() {
     assert!(!names.contains("configmap/plain"), "plain pruned:\n{names}");
 }
 
+/// A CRD as kube-prometheus ships it: with a `status` stanza.
+fn crd_with_status(group: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  names: {{kind: Widget, listKind: WidgetList, plural: widgets, singular: widget}}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\nstatus:\n  acceptedNames: {{kind: \"\", plural: \"\"}}\n  conditions: []\n  storedVersions: []\n"
+    )
+}
+
+#[test]
+fn a_manifests_status_is_never_sent() {
+    let ns = TestNamespace::new("apply-status");
+    let group = format!("{}.example.com", ns.name);
+    let crd = crd_with_status(&group);
+    // Applied before by kubectl, server-side, as a team does before it moves to gitops.
+    kubectl_ok(&["apply", "--server-side", "-f", "-"], Some(&crd));
+    let run = apply_as("crds", &ns.name, &crd, &[]);
+    run.expect_code(0);
+    let managed = kubectl_ok(
+        &[
+            "get",
+            "crd",
+            &format!("widgets.{group}"),
+            "-o",
+            "jsonpath={.metadata.managedFields}",
+        ],
+        None,
+    );
+    let managed: Value = serde_json::from_str(&managed).unwrap();
+    let gitops_fields = managed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["manager"] == "gitops")
+        .map(|m| m["fieldsV1"].to_string())
+        .unwrap_or_default();
+    assert!(!gitops_fields.contains("f:status"), "{gitops_fields}");
+    apply_as("crds", &ns.name, &crd, &[]).expect_code(0);
+    kubectl_ok(&["delete", "crd", &format!("widgets.{group}")], None);
+}
+
 #[test]
 fn an_empty_render_over_a_full_inventory_is_refused() {
     let ns = TestNamespace::new("apply-empty");

@@ -115,6 +115,16 @@ fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> 
     };
     fill_native_defaults(&info.resource.group, &info.resource.kind, &mut desired);
     strip_server_metadata(&mut desired);
+    // A manifest's status (kube-prometheus' CRDs carry one) is the server's to write: sent, it
+    // would make gitops a co-owner of fields the API server and other appliers own.
+    if let Value::Object(map) = &mut desired {
+        if map.remove("status").is_some() {
+            log::verbose(&format!(
+                "{}: its status stanza is not sent (the server writes status)",
+                manifest.describe()
+            ));
+        }
+    }
     Prepared {
         name: manifest.name().unwrap_or_default().to_owned(),
         info,
