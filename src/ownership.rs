@@ -25,6 +25,9 @@ pub const NAMESPACES_ANNOTATION: &str = "applyset.kubernetes.io/additional-names
 
 /// Annotation that keeps an object from being pruned (`disabled`).
 pub const PRUNE_ANNOTATION: &str = "gitops.dev/prune";
+/// Flux's server-side apply policy: `IfNotPresent` (create, never update) and `Ignore` (never
+/// apply) keep gitops's hands off an object as Flux's would be.
+pub const FLUX_SSA_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/ssa";
 /// Flux's kustomize-controller annotation; `disabled` keeps an object, as `gitops.dev/prune` does.
 pub const FLUX_PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 /// Argo CD's sync options; `Prune=false` (and `Delete=false`) keeps an object.

@@ -473,6 +473,69 @@ fn a_manifests_status_is_never_sent() {
 }
 
 #[test]
+fn flux_ssa_if_not_present_creates_once_and_ignore_never_applies() {
+    let ns = TestNamespace::new("apply-flux-ssa");
+    let cm = |name: &str, policy: &str, value: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {}\n  annotations: {{kustomize.toolkit.fluxcd.io/ssa: {policy}}}\ndata: {{value: \"{value}\"}}\n", ns.name)
+    };
+    let web = |replicas: u32| {
+        // A Deployment that never becomes available here (no scheduler): never applied, never
+        // awaited.
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\n  annotations: {{kustomize.toolkit.fluxcd.io/ssa: Ignore}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: web, image: nginx}}]}}\n", ns = ns.name)
+    };
+    let render = |value: &str| [cm("seed", "IfNotPresent", value), web(1)].join("---\n");
+    let repo_apply = |value: &str, extra: &[&str]| {
+        let repo = repo_with(&render(value));
+        let mut args = vec![".", "--name", "shop", "-n", &ns.name, "--timeout", "20s"];
+        args.extend_from_slice(extra);
+        gitops_apply(repo.path(), &args)
+    };
+    repo_apply("1", &[]).expect_code(0);
+    let value = || {
+        kubectl_ok(
+            &[
+                "-n",
+                &ns.name,
+                "get",
+                "configmap",
+                "seed",
+                "-o",
+                "jsonpath={.data.value}",
+            ],
+            None,
+        )
+    };
+    assert_eq!(value(), "1");
+    assert!(!object_names(&ns.name, "deployments").contains("web"));
+    // Edited by hand, then changed in Git: the live value stays, and nothing is planned.
+    kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "patch",
+            "configmap",
+            "seed",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"value":"by hand"}}"#,
+        ],
+        None,
+    );
+    repo_apply("2", &[]).expect_code(0);
+    assert_eq!(value(), "by hand");
+    let repo = repo_with(&render("2"));
+    let diff = Gitops::new(["diff", ".", "--name", "shop", "-n", &ns.name])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    diff.expect_code(0);
+    // IfNotPresent stays a member (pruned once it leaves Git); Ignore is not gitops's at all.
+    let members = common::inventory::members(&ns.name, "shop");
+    assert!(members.iter().any(|m| m["name"] == "seed"), "{members:?}");
+    assert!(!members.iter().any(|m| m["name"] == "web"), "{members:?}");
+}
+
+#[test]
 fn an_empty_render_over_a_full_inventory_is_refused() {
     let ns = TestNamespace::new("apply-empty");
     apply_as("shop", &ns.name, &app(&ns.name), &[]).expect_code(0);

@@ -353,7 +353,13 @@ async fn run_wave(
                 .map(|c| c.member()),
         );
         write_group(cluster, plan, &writes, options, applied).await?;
-        wave_objects.extend(changes.iter().copied());
+        // An object Flux's `ssa: Ignore` keeps gitops away from may not exist: nothing to await.
+        wave_objects.extend(
+            changes
+                .iter()
+                .copied()
+                .filter(|c| !c.desired.as_ref().is_some_and(crate::plan::ignored_by_flux)),
+        );
         if *rank == KindRank::CustomResourceDefinition {
             // Custom resources need their CRD established, waiting or not.
             let crds: Vec<&Change> = changes.to_vec();

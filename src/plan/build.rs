@@ -27,7 +27,7 @@ use crate::inventory::{
     self, Inventory, InventoryError, InventoryRef, Member, SourceRecord, Witness,
 };
 use crate::log;
-use crate::ownership::{FIELD_MANAGER, PART_OF_LABEL};
+use crate::ownership::{FIELD_MANAGER, FLUX_SSA_ANNOTATION, PART_OF_LABEL};
 use crate::render::Manifest;
 
 /// Everything a plan needs besides the cluster.
@@ -422,6 +422,26 @@ async fn list_crowded_groups(
 }
 
 /// `known_live`: the live object from a LIST (Some(None) when the list did not have it).
+/// Whether Flux's ssa policy `Ignore` keeps gitops's hands off the object (no write, no wait,
+/// not a member).
+pub fn ignored_by_flux(desired: &Value) -> bool {
+    hands_off(desired, true) == Some("Ignore")
+}
+
+/// Flux's ssa policy, when it keeps gitops from writing the object: `Ignore` always,
+/// `IfNotPresent` once the object exists (it stays a member).
+fn hands_off(desired: &Value, exists: bool) -> Option<&'static str> {
+    let key = FLUX_SSA_ANNOTATION.replace('/', "~1");
+    match desired
+        .pointer(&format!("/metadata/annotations/{key}"))
+        .and_then(Value::as_str)
+    {
+        Some("Ignore") => Some("Ignore"),
+        Some("IfNotPresent") if exists => Some("IfNotPresent"),
+        _ => None,
+    }
+}
+
 async fn plan_one(
     cluster: &Cluster,
     mut item: Prepared,
@@ -439,6 +459,36 @@ async fn plan_one(
     };
     let rules = matching_rules(ignore, &item.desired);
     let sent = witness::sent(&item.desired, &rules);
+    if let Some(policy) = hands_off(&item.desired, live.is_some()) {
+        log::verbose(&format!(
+            "{}: not applied ({FLUX_SSA_ANNOTATION}: {policy})",
+            item.label()
+        ));
+        let left = live.as_ref().and_then(|l| witness::left(l, &rules));
+        let rank = crate::kinds::rank(&item.info.resource.group, &item.info.resource.kind);
+        return Ok(Change {
+            action: Action::Unchanged,
+            resource: item.info,
+            namespace: item.namespace,
+            name: item.name,
+            desired: Some(item.desired),
+            origin: item.origin,
+            // Ignore: not gitops's at all (not listed, so never pruned for it either).
+            member: item.member && policy != "Ignore",
+            diff: String::new(),
+            note: Some(format!("not applied: {FLUX_SSA_ANNOTATION}: {policy}")),
+            conflict: None,
+            wave: item.wave,
+            rank,
+            cause: super::cause::Cause::Pending,
+            drifted_fields: Vec::new(),
+            witness: Witness {
+                sent,
+                left: left.unwrap_or_default(),
+            },
+            destructive: None,
+        });
+    }
     if let Some(live) = &live {
         let resource = &item.info.resource;
         keep_allocated(&resource.group, &resource.kind, &mut item.desired, live);

@@ -21,7 +21,7 @@ pub mod witness;
 
 use serde_json::Value;
 
-pub use build::{build, PlanError, PlanRequest};
+pub use build::{build, ignored_by_flux, PlanError, PlanRequest};
 
 use crate::cluster::ResourceInfo;
 use crate::inventory::{Inventory, InventoryRef, Member, Witness};
