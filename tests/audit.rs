@@ -38,7 +38,8 @@ fn never_available(ns: &str) -> String {
 }
 
 /// A quota of no Services, written in an earlier wave than the Service below: the plan's
-/// dry-run of the Service passes (the quota does not exist yet), its write is refused.
+/// dry-run of the Service passes (the quota does not exist yet); the quota's wave ends when the
+/// quota controller has recorded its limits, and the Service's write is then refused.
 fn quota_then_service(ns: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: no-services\n  namespace: {ns}\n  annotations:\n    gitops.dev/wave: \"-1\"\nspec:\n  hard:\n    services: \"0\"\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  selector: {{app: web}}\n  ports:\n  - port: 80\n"
@@ -144,11 +145,7 @@ fn a_scripted_sequence_gives_exact_figures_in_every_format() {
         "a service behind a quota",
         &hours_ago(8),
     );
-    gitops_in(
-        repo.path(),
-        &["apply", "--target", "shop", "--timeout", "30s", "--no-wait"],
-    )
-    .expect_code(1);
+    apply("30s", 1);
     // 4. a rollback to the first revision, which prunes what came after.
     gitops_in(
         repo.path(),

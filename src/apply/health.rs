@@ -66,7 +66,6 @@ const HEALTHY_WHEN_APPLIED: &[(&str, &str)] = &[
     ("", "Service"),
     ("", "Endpoints"),
     ("", "LimitRange"),
-    ("", "ResourceQuota"),
     ("rbac.authorization.k8s.io", "Role"),
     ("rbac.authorization.k8s.io", "RoleBinding"),
     ("rbac.authorization.k8s.io", "ClusterRole"),
@@ -117,6 +116,7 @@ pub fn assess(group: &str, kind: &str, object: &Value) -> Health {
                 phase => Health::Progressing(format!("phase {}", phase.unwrap_or("unknown"))),
             }
         }
+        ("", "ResourceQuota") => resource_quota(object),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             match condition(object, "Established") {
                 Some(("True", _, _)) => Health::Healthy,
@@ -131,6 +131,23 @@ pub fn assess(group: &str, kind: &str, object: &Value) -> Health {
                     .to_owned(),
             ),
         },
+    }
+}
+
+/// A quota is in force once the quota controller has recorded its hard limits: before that,
+/// the objects of a later wave may be admitted as if it did not exist.
+fn resource_quota(object: &Value) -> Health {
+    let wanted = object.pointer("/spec/hard").and_then(Value::as_object);
+    let recorded = object.pointer("/status/hard").and_then(Value::as_object);
+    let in_force = wanted.is_none_or(|wanted| {
+        wanted
+            .keys()
+            .all(|key| recorded.is_some_and(|r| r.contains_key(key)))
+    });
+    if in_force {
+        Health::Healthy
+    } else {
+        Health::Progressing("the quota controller has not recorded its limits yet".into())
     }
 }
 
@@ -256,6 +273,29 @@ mod tests {
         stuck["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "took too long"}]);
         assert!(
             matches!(assess("apps", "Deployment", &stuck), Health::Failed(m) if m.contains("ProgressDeadlineExceeded"))
+        );
+    }
+
+    #[test]
+    fn a_quota_is_in_force_once_its_limits_are_recorded() {
+        let fresh = json!({"spec": {"hard": {"services": "0", "pods": "10"}}});
+        assert!(matches!(
+            assess("", "ResourceQuota", &fresh),
+            Health::Progressing(_)
+        ));
+        let mut partly = fresh.clone();
+        partly["status"] = json!({"hard": {"services": "0"}});
+        assert!(matches!(
+            assess("", "ResourceQuota", &partly),
+            Health::Progressing(_)
+        ));
+        let mut recorded = fresh.clone();
+        recorded["status"] = json!({"hard": {"services": "0", "pods": "10"}, "used": {"services": "0", "pods": "0"}});
+        assert_eq!(assess("", "ResourceQuota", &recorded), Health::Healthy);
+        // Scoped quotas with nothing hard (or a spec gitops does not know) are not waited on.
+        assert_eq!(
+            assess("", "ResourceQuota", &json!({"spec": {}})),
+            Health::Healthy
         );
     }
 
