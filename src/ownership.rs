@@ -15,6 +15,10 @@ pub const DRIFT_NOTIFIED_ANNOTATION: &str = "gitops.dev/drift-notified";
 /// Label on the parent and on each of its history records: the ApplySet id (docs/inventory.md).
 pub const HISTORY_LABEL: &str = "gitops.dev/history-of";
 
+/// Label on every hook object gitops creates: the ApplySet id of its target (hooks are not
+/// members; the label finds them, e.g. old `generateName` hooks, docs/hooks.md).
+pub const HOOK_LABEL: &str = "gitops.dev/hook-of";
+
 /// Label on the parent: the ApplySet id.
 pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
 /// Label on every member: the id of the ApplySet it belongs to.

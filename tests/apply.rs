@@ -403,7 +403,7 @@ fn prune_respects_annotations_and_no_prune() {
 }
 
 #[test]
-fn flux_and_argo_cd_annotations_keep_an_object_out_of_prune() {
+fn flux_argo_cd_and_helm_annotations_keep_an_object_out_of_prune() {
     let ns = TestNamespace::new("apply-keep-others");
     let cm = |name: &str, annotations: &str| {
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {}\n  annotations: {annotations}\ndata: {{a: \"1\"}}\n", ns.name)
@@ -414,20 +414,27 @@ fn flux_and_argo_cd_annotations_keep_an_object_out_of_prune() {
             "argo-delete",
             "{argocd.argoproj.io/sync-options: \"ServerSideApply=true,Delete=false\"}",
         ),
+        cm("helm-keep", "{helm.sh/resource-policy: keep}"),
         cm("plain", "{}"),
         cm("stays", "{}"),
     ];
     apply_as("shop", &ns.name, &all.join("---\n"), &[]).expect_code(0);
-    let run = apply_as("shop", &ns.name, &all[3], &[]);
+    let run = apply_as("shop", &ns.name, &all[4], &[]);
     run.expect_code(0);
     for why in [
         "kustomize.toolkit.fluxcd.io/prune: disabled",
         "argocd.argoproj.io/sync-options: Delete=false",
+        "helm.sh/resource-policy: keep",
     ] {
         assert!(run.stderr.contains(why), "{why:?} in:\n{}", run.stderr);
     }
     let names = object_names(&ns.name, "configmaps");
-    for kept in ["configmap/flux", "configmap/argo-delete", "configmap/stays"] {
+    for kept in [
+        "configmap/flux",
+        "configmap/argo-delete",
+        "configmap/helm-keep",
+        "configmap/stays",
+    ] {
         assert!(names.contains(kept), "{kept} kept:\n{names}");
     }
     assert!(!names.contains("configmap/plain"), "plain pruned:\n{names}");

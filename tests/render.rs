@@ -498,24 +498,61 @@ fn demo_fixtures_render_to_their_golden_output() {
 }
 
 #[test]
-fn argo_and_helm_hooks_are_left_out_with_a_warning_naming_each() {
+fn hooks_are_not_in_the_stream_and_are_named_with_their_phase() {
     let dir = temp_tree(&[
         ("app.yaml", &config_map("settings")),
         (
             "hooks.yaml",
-            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: upgrade-sql-schema\n  annotations:\n    argocd.argoproj.io/hook: PreSync\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: alpine}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: smoke\n  annotations:\n    helm.sh/hook: post-install\nspec:\n  containers: [{name: s, image: alpine}]\n",
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: upgrade-sql-schema-\n  annotations:\n    argocd.argoproj.io/hook: PreSync\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: alpine}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: smoke\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers: [{name: s, image: alpine}]\n",
         ),
     ]);
     let run = gitops(&["render", "-o", "json", dir.path().to_str().unwrap()]);
     run.expect_code(0);
     assert_eq!(names(&run.stdout), ["settings"]);
     assert!(
-        run.stderr.contains("left out 2 hook object(s)")
-            && run.stderr.contains("Job upgrade-sql-schema (")
-            && run.stderr.contains("hooks.yaml:1 (document 1)")
-            && run.stderr.contains("argocd.argoproj.io/hook: PreSync")
-            && run.stderr.contains("Pod smoke (")
-            && run.stderr.contains("helm.sh/hook: post-install"),
+        run.stderr.contains("2 hook object(s), not in this stream")
+            && run
+                .stderr
+                .contains("PreSync: batch/v1 Job upgrade-sql-schema-* (")
+            && run.stderr.contains("hooks.yaml:1 (document 1))")
+            && run.stderr.contains("not run (test): v1 Pod smoke (")
+            && run.stderr.contains("hooks.yaml:13 (document 2))"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_bad_hook_is_refused_naming_it_and_the_allowed_values() {
+    let dir = temp_tree(&[
+        ("app.yaml", &config_map("settings")),
+        (
+            "hooks.yaml",
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    argocd.argoproj.io/hook: PreSynk\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: clean\n  annotations:\n    helm.sh/hook: post-upgrade\n    helm.sh/hook-delete-policy: after-success\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  annotations:\n    argocd.argoproj.io/hook: Sync\n",
+        ),
+    ]);
+    let run = gitops(&["render", dir.path().to_str().unwrap()]);
+    run.expect_code(1);
+    for expected in [
+        "hooks.yaml:1 (document 1): batch/v1 Job migrate: unknown hook argocd.argoproj.io/hook: PreSynk; allowed: PreSync, Sync, PostSync, SyncFail, Skip",
+        "hooks.yaml:8 (document 2): batch/v1 Job clean: unknown delete policy helm.sh/hook-delete-policy: after-success; allowed: before-hook-creation, hook-succeeded, hook-failed",
+        "hooks.yaml:16 (document 3): v1 Pod <no name>: a hook needs metadata.name or metadata.generateName",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+    // Hooks are checked first; once they are valid, one that is also an object is refused.
+    let dir = temp_tree(&[
+        ("app.yaml", &config_map("settings")),
+        (
+            "hooks.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  annotations:\n    argocd.argoproj.io/hook: Sync\n",
+        ),
+    ]);
+    let run = gitops(&["render", dir.path().to_str().unwrap()]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("hooks.yaml:1 (document 1): v1 ConfigMap settings: a hook (argocd.argoproj.io/hook: Sync) is also an ordinary object of this target, at ")
+            && run.stderr.contains("app.yaml:1 (document 1): an object is one or the other"),
         "{}",
         run.stderr
     );

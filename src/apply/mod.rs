@@ -6,6 +6,7 @@
 //! write at all.
 
 pub mod health;
+pub mod hooks;
 mod wait;
 
 use std::collections::BTreeMap;
@@ -13,11 +14,13 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::{objects, Cluster, ClusterError};
 use crate::inventory::{
-    self, ChangedObject, HistoryEntry, Inventory, Member, RunRecord, WaveTiming, CHANGES_LISTED,
+    self, ChangedObject, HistoryEntry, HookRun, Inventory, Member, RunRecord, WaveTiming,
+    CHANGES_LISTED,
 };
 use crate::kinds::KindRank;
 use crate::plan::conflict::Conflict;
 use crate::plan::{Action, Change, Plan};
+use crate::render::hooks::Phase;
 use crate::report::progress::Progress;
 use crate::{clock, log};
 
@@ -73,6 +76,14 @@ pub enum ApplyError {
         target: String,
         changes: Vec<String>,
     },
+    #[error("target {target}: hook {hook} failed: {why}\napplied: {}\nnot applied: {}\nfix the hook (kubectl logs and describe on its object say more), then apply again", summary(applied), summary(not_applied))]
+    Hook {
+        target: String,
+        hook: String,
+        why: String,
+        applied: Vec<String>,
+        not_applied: Vec<String>,
+    },
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     #[error("target {target}: the run stopped: {cause}\napplied: {}\nnot applied: {}\nrun apply again once the cluster answers: it continues from here", summary(applied), summary(not_applied))]
@@ -110,7 +121,20 @@ pub async fn execute(
     refuse_before_writing(plan, options)?;
     let mut applied = Vec::new();
     let mut waves = Vec::new();
-    let result = run(cluster, plan, options, deadline, &mut applied, &mut waves).await;
+    let mut ran = Vec::new();
+    let result = run(
+        cluster,
+        plan,
+        options,
+        deadline,
+        &mut applied,
+        &mut waves,
+        &mut ran,
+    )
+    .await;
+    if !matches!(result, Ok(Outcome::Healthy)) {
+        run_sync_fail(cluster, plan, options, &mut ran).await;
+    }
     let (result_name, error) = match &result {
         Ok(Outcome::Healthy) => ("succeeded", None),
         Ok(Outcome::Unhealthy(why)) => ("unhealthy", Some(why.join("; "))),
@@ -124,6 +148,7 @@ pub async fn execute(
         result: result_name.to_owned(),
         error: error.map(|e| inventory::bounded(&e, 2000)),
         waves,
+        hooks: ran,
         duration_seconds: (started.elapsed().as_millis() as f64) / 1000.0,
         ..history_entry(plan, &previous, options)
     };
@@ -195,10 +220,16 @@ pub fn refuse_before_writing(plan: &Plan, options: &ApplyOptions) -> Result<(), 
         .filter(|c| c.action != Action::Unchanged)
         .filter_map(|c| {
             let conflict = c.conflict.as_ref().filter(|c| !c.imperative_only)?;
-            Some(match &c.origin {
+            let mut line = match &c.origin {
                 Some(origin) => format!("{origin}: {}: {}", c.describe(), conflict.fields()),
                 None => format!("{}: {}", c.describe(), conflict.fields()),
-            })
+            };
+            if let Some(from) = &c.adopt {
+                line.push_str(&format!(
+                    " (adopting it from {from}: --force-conflicts makes gitops the owner of these fields; the other manager keeps the fields only it sets, and its next apply of these fields conflicts in turn, so stop applying the object with it)"
+                ));
+            }
+            Some(line)
         })
         .collect();
     if conflicts.is_empty() {
@@ -258,7 +289,71 @@ fn interrupted(plan: &Plan, cause: ClusterError, applied: &[Member]) -> ApplyErr
     }
 }
 
-/// The writes, prunes and waits; `applied` collects every object written or confirmed.
+/// SyncFail hooks, once a run failed or ended unhealthy, with a time budget of their own (the
+/// run's may be spent). Their failure is told, and does not change how the run ended.
+async fn run_sync_fail(
+    cluster: &Cluster,
+    plan: &Plan,
+    options: &ApplyOptions,
+    ran: &mut Vec<HookRun>,
+) {
+    let sync_fail = hooks::of_phase(&plan.hooks, Phase::SyncFail, None);
+    if sync_fail.is_empty() {
+        return;
+    }
+    let deadline = Instant::now() + options.timeout;
+    if let Err(e) = hooks::run(cluster, &sync_fail, deadline, ran).await {
+        log::warn(&format!(
+            "target {}: a SyncFail hook did not succeed: {}",
+            plan.target,
+            hook_failure_text(&e)
+        ));
+    }
+}
+
+fn hook_failure_text(failure: &hooks::HookFailure) -> String {
+    match failure {
+        hooks::HookFailure::Failed { hook, why } => format!("{hook}: {why}"),
+        hooks::HookFailure::TimedOut(waiting) => waiting.join("; "),
+        hooks::HookFailure::Cluster(e) => e.to_string(),
+    }
+}
+
+/// Runs hooks of one phase; Some(why) when they did not complete in time (exit 3).
+async fn run_hooks(
+    cluster: &Cluster,
+    plan: &Plan,
+    hooks: &[&crate::plan::PlannedHook],
+    deadline: Instant,
+    applied: &[Member],
+    ran: &mut Vec<HookRun>,
+) -> Result<Option<Vec<String>>, ApplyError> {
+    if hooks.is_empty() {
+        return Ok(None);
+    }
+    match hooks::run(cluster, hooks, deadline, ran).await {
+        Ok(()) => Ok(None),
+        Err(hooks::HookFailure::TimedOut(waiting)) => Ok(Some(waiting)),
+        Err(hooks::HookFailure::Cluster(e)) => Err(ApplyError::Cluster(e)),
+        Err(hooks::HookFailure::Failed { hook, why }) => {
+            let applied_ids = inventory::identities(applied);
+            let (done, pending): (Vec<&Change>, Vec<&Change>) = plan
+                .changed()
+                .filter(|c| c.action != Action::Delete)
+                .partition(|c| applied_ids.contains(&c.member().identity()));
+            Err(ApplyError::Hook {
+                target: plan.target.clone(),
+                hook,
+                why,
+                applied: done.iter().map(|c| c.describe()).collect(),
+                not_applied: pending.iter().map(|c| c.describe()).collect(),
+            })
+        }
+    }
+}
+
+/// The hooks, writes, prunes and waits; `applied` collects every object written or confirmed,
+/// `ran` every hook started.
 async fn run(
     cluster: &Cluster,
     plan: &Plan,
@@ -266,7 +361,13 @@ async fn run(
     deadline: Instant,
     applied: &mut Vec<Member>,
     timings: &mut Vec<WaveTiming>,
+    ran: &mut Vec<HookRun>,
 ) -> Result<Outcome, ApplyError> {
+    // PreSync hooks complete before the first object of the sync is written.
+    let pre_sync = hooks::of_phase(&plan.hooks, Phase::PreSync, None);
+    if let Some(why) = run_hooks(cluster, plan, &pre_sync, deadline, applied, ran).await? {
+        return Ok(Outcome::Unhealthy(why));
+    }
     // Waves, then kind ranks: each group is written concurrently, groups one after the other.
     let mut groups: BTreeMap<(i64, KindRank), Vec<&Change>> = BTreeMap::new();
     for change in plan.changes.iter().filter(|c| c.action != Action::Delete) {
@@ -278,6 +379,11 @@ async fn run(
     let waves: Vec<i64> = groups
         .keys()
         .map(|(w, _)| *w)
+        .chain(
+            hooks::of_phase(&plan.hooks, Phase::Sync, None)
+                .iter()
+                .map(|h| h.wave),
+        )
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -317,10 +423,25 @@ async fn run(
         if let Some(why) = outcome? {
             return Ok(Outcome::Unhealthy(why));
         }
+        // The wave's Sync hooks, once its objects are written (and healthy, when waiting).
+        let sync = hooks::of_phase(&plan.hooks, Phase::Sync, Some(wave_number));
+        if let Some(why) = run_hooks(cluster, plan, &sync, deadline, applied, ran).await? {
+            return Ok(Outcome::Unhealthy(why));
+        }
     }
     prune(cluster, plan).await?;
     for kept in &plan.kept {
         log::warn(&format!("not pruned: {kept}"));
+    }
+    let post_sync = hooks::of_phase(&plan.hooks, Phase::PostSync, None);
+    if !options.wait && !post_sync.is_empty() {
+        log::warn(&format!(
+            "target {}: {} PostSync hook(s) not run: they run once everything is healthy, and --no-wait does not check health",
+            plan.target,
+            post_sync.len()
+        ));
+    } else if let Some(why) = run_hooks(cluster, plan, &post_sync, deadline, applied, ran).await? {
+        return Ok(Outcome::Unhealthy(why));
     }
     Ok(Outcome::Healthy)
 }

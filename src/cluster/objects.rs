@@ -139,6 +139,31 @@ pub async fn apply(
     result.map_err(|e| classify_for(cluster, info, e))
 }
 
+/// Creates `object` (field manager `gitops`) and returns it as stored: a `generateName` object
+/// gets its name from the server. A hook is created, not applied: every run makes it anew.
+pub async fn create(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    object: &Value,
+) -> Result<Value, ClusterError> {
+    let params = kube::api::PostParams {
+        dry_run: false,
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+    };
+    let name = object["metadata"]["name"]
+        .as_str()
+        .or_else(|| object["metadata"]["generateName"].as_str())
+        .unwrap_or_default();
+    let what = || describe(info, namespace, name);
+    let built = serde_json::to_vec(object)
+        .map_err(kube::core::request::Error::SerializeBody)
+        .and_then(|body| request(info, namespace).create(&params, body));
+    send::<Value>(cluster, built, "create", what)
+        .await
+        .map_err(|e| classify_for(cluster, info, e))
+}
+
 /// A forced server-side apply (field manager `gitops`) that returns the object as written,
 /// for the few writes whose answer is needed (the inventory's uid); every other write discards
 /// the body.

@@ -52,6 +52,7 @@ pub(super) fn execute(
             let RenderedTarget {
                 target,
                 manifests,
+                hooks,
                 revision: revision_info,
             } = rendered;
             let cluster = target
@@ -70,6 +71,7 @@ pub(super) fn execute(
                     &cluster,
                     &target,
                     manifests,
+                    hooks,
                     revision,
                     ignore.clone(),
                     &settings,

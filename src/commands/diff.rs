@@ -36,6 +36,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
                 &cluster,
                 &target,
                 rendered.manifests,
+                rendered.hooks,
                 revision,
                 ignore.clone(),
                 &settings,

@@ -8,6 +8,7 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cluster::{self, Cluster};
 use crate::config::IgnoreRule;
 use crate::plan::{self, Plan, PlanRequest};
+use crate::render::hooks::Hook;
 use crate::render::{Capabilities, Manifest, Source};
 use crate::resolved::{Resolved, RunFlags};
 use crate::source::{self, Revision};
@@ -24,6 +25,8 @@ pub struct PlanSettings {
 pub struct RenderedTarget {
     pub target: Resolved,
     pub manifests: Vec<Manifest>,
+    /// Its Argo CD and Helm hooks, run by apply at their phases.
+    pub hooks: Vec<Hook>,
     /// None outside Git.
     pub revision: Option<Revision>,
 }
@@ -56,7 +59,7 @@ pub fn render_all(
     let mut rendered = Vec::with_capacity(targets.len());
     for target in resolve_all(targets, flags)? {
         let capabilities = chart_capabilities(&target)?;
-        let manifests = render_target(&target, capabilities.as_ref())?;
+        let (manifests, hooks) = render_target(&target, capabilities.as_ref())?;
         let revision = source::revision_of(&target.revision_path());
         if let Some(r) = revision.as_ref().filter(|r| r.dirty) {
             log::warn(&format!(
@@ -68,6 +71,7 @@ pub fn render_all(
         rendered.push(RenderedTarget {
             target,
             manifests,
+            hooks,
             revision,
         });
     }
@@ -107,6 +111,7 @@ pub async fn plan_target(
     cluster: &Cluster,
     target: &Resolved,
     manifests: Vec<Manifest>,
+    hooks: Vec<Hook>,
     revision: String,
     ignore: Vec<IgnoreRule>,
     settings: &PlanSettings,
@@ -122,6 +127,7 @@ pub async fn plan_target(
         target: target.name().to_owned(),
         revision,
         manifests,
+        hooks,
         default_namespace: target.namespace.clone(),
         create_namespace: target.create_namespace.clone(),
         ignore,

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::{resolve_all, run_flags, selection};
 use crate::cli::{GlobalArgs, OutputFormat, RenderArgs};
 use crate::exit::{Exit, UsageError};
+use crate::render::hooks::Hook;
 use crate::render::{self, order, validate, Manifest, RenderRequest};
 use crate::resolved::Resolved;
 use crate::target;
@@ -21,11 +22,12 @@ pub struct InvalidRender {
     pub problems: Vec<validate::Problem>,
 }
 
-/// Renders, validates and orders one target (shared by every command that renders).
+/// Renders, validates and orders one target (shared by every command that renders): its
+/// objects in apply order, and its hooks.
 pub fn render_target(
     resolved: &Resolved,
     capabilities: Option<&render::Capabilities>,
-) -> anyhow::Result<Vec<Manifest>> {
+) -> anyhow::Result<(Vec<Manifest>, Vec<Hook>)> {
     let (target, namespace) = (&resolved.target, &resolved.namespace);
     let request = RenderRequest {
         source: &target.source,
@@ -36,23 +38,19 @@ pub fn render_target(
     };
     let (kind, manifests) =
         render::render(&request).with_context(|| format!("rendering target {}", target.name))?;
-    let (mut manifests, hooks) = render::hooks::split_hooks(manifests);
-    if !hooks.is_empty() {
-        let names: Vec<String> = hooks.iter().map(render::hooks::describe).collect();
-        log::warn(&format!(
-            "target {}: left out {} hook object(s); gitops does not run Argo CD or Helm hooks, run them separately:\n{}",
-            target.name,
-            hooks.len(),
-            crate::log::bullets(&names)
-        ));
-    }
+    let (mut manifests, hooks) =
+        render::hooks::split_hooks(manifests).map_err(|problems| InvalidRender {
+            target: target.name.clone(),
+            problems,
+        })?;
     log::verbose(&format!(
         "target {}: {} renderer, {} objects, default namespace {namespace}",
         target.name,
         kind.as_str(),
         manifests.len()
     ));
-    let problems = validate::validate(&manifests, namespace);
+    let mut problems = validate::validate(&manifests, namespace);
+    problems.extend(render::hooks::beside_objects(&hooks, &manifests, namespace));
     if !problems.is_empty() {
         return Err(InvalidRender {
             target: target.name.clone(),
@@ -61,7 +59,7 @@ pub fn render_target(
         .into());
     }
     order::sort_for_apply(&mut manifests);
-    Ok(manifests)
+    Ok((manifests, hooks))
 }
 
 pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Exit> {
@@ -78,7 +76,16 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Exit> {
     let mut rendered = Vec::with_capacity(targets.len());
     for target in &targets {
         // No cluster here: charts see helm's default capabilities.
-        let mut manifests = render_target(target, None)?;
+        let (mut manifests, hooks) = render_target(target, None)?;
+        if !hooks.is_empty() {
+            let names: Vec<String> = hooks.iter().map(describe_hook).collect();
+            log::info(&format!(
+                "target {}: {} hook object(s), not in this stream: apply runs them at their phase:\n{}",
+                target.name(),
+                hooks.len(),
+                crate::log::bullets(&names)
+            ));
+        }
         if manifests.is_empty() {
             log::warn(&format!("target {} rendered no objects", target.name()));
         }
@@ -97,6 +104,23 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Exit> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(Exit::Success)
+}
+
+/// `PreSync: batch/v1 Job db-migrate (hooks.yaml:1 (document 1))`
+fn describe_hook(hook: &Hook) -> String {
+    let when = match (hook.phases.as_slice(), &hook.not_run) {
+        ([], Some(word)) => format!("not run ({word})"),
+        (phases, _) => phases
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    format!(
+        "{when}: {} ({})",
+        render::hooks::describe(&hook.manifest),
+        hook.manifest.origin
+    )
 }
 
 fn yaml_stream(rendered: &[(&Resolved, Vec<Manifest>)]) -> String {

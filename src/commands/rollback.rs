@@ -87,10 +87,11 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
             snapshot.revision.subject.as_deref().unwrap_or("no subject")
         ));
         let capabilities = chart_capabilities(&target)?;
-        let manifests = render_target(&target, capabilities.as_ref())?;
+        let (manifests, hooks) = render_target(&target, capabilities.as_ref())?;
         targets.push(RenderedTarget {
             target,
             manifests,
+            hooks,
             revision: Some(snapshot.revision.clone()),
         });
         snapshots.push(snapshot);

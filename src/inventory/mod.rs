@@ -19,7 +19,7 @@ use crate::identity::ObjectRef;
 use crate::render::HelmSettings;
 
 pub use history::History;
-pub use record::{bounded, ChangedObject, HistoryEntry, WaveTiming, CHANGES_LISTED};
+pub use record::{bounded, ChangedObject, HistoryEntry, HookRun, WaveTiming, CHANGES_LISTED};
 pub use store::{read, record_notified, write, InventoryError};
 
 /// Where a target's inventory lives.

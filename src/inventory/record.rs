@@ -55,6 +55,9 @@ pub struct HistoryEntry {
     /// Each wave the run reached: its objects and how long writing and waiting took.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waves: Vec<WaveTiming>,
+    /// Each hook the run started, in the order it ran, and how it ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRun>,
     /// Why a failed or unhealthy run ended so (bounded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -91,6 +94,23 @@ pub struct WaveTiming {
     pub seconds: f64,
     /// `healthy`, `unhealthy`, `failed`, or `written` (not waited for).
     pub result: String,
+}
+
+/// One hook a run created and awaited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRun {
+    /// `PreSync`, `Sync`, `PostSync` or `SyncFail`.
+    pub phase: String,
+    pub wave: i64,
+    /// `batch/v1 Job shop/db-migrate-x7k2p`: the object as the server named it.
+    pub object: String,
+    /// `succeeded`, `failed` or `timed out`.
+    pub result: String,
+    pub seconds: f64,
+    /// Why it failed (bounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl HistoryEntry {

@@ -14,6 +14,7 @@ use super::cause::{judge, Evidence};
 use super::compare::compare;
 use super::conflict::Conflict;
 use super::defaults::keep_allocated;
+use super::hooks::{self, HookProblem};
 use super::normalize::{matching_rules, respect_ignored};
 use super::prepare::{namespace_object, namespace_resource, resolve, Prepared, UnknownKind};
 use super::prune::plan_deletes;
@@ -28,6 +29,7 @@ use crate::inventory::{
 };
 use crate::log;
 use crate::ownership::{FIELD_MANAGER, FLUX_SSA_ANNOTATION, PART_OF_LABEL};
+use crate::render::hooks::Hook;
 use crate::render::Manifest;
 
 /// Everything a plan needs besides the cluster.
@@ -36,6 +38,8 @@ pub struct PlanRequest {
     pub revision: String,
     /// Validated manifests in apply order.
     pub manifests: Vec<Manifest>,
+    /// The render's hooks (not desired state: run by apply at their phases).
+    pub hooks: Vec<Hook>,
     pub default_namespace: String,
     /// A namespace to create when it does not exist (`createNamespace`).
     pub create_namespace: Option<String>,
@@ -83,7 +87,7 @@ pub enum PlanError {
 }
 
 /// Plans one target against the cluster.
-pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, PlanError> {
+pub async fn build(cluster: &Cluster, mut request: PlanRequest) -> Result<Plan, PlanError> {
     let inventory = inventory::read(cluster, &request.inventory).await?;
     let recorded = inventory.as_ref().and_then(|i| i.source.as_ref());
     if let (Some(expected), Some(recorded)) = (&request.expected_source, recorded) {
@@ -98,6 +102,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         .iter()
         .filter_map(|m| m.api_version().map(str::to_owned))
         .chain(members.iter().map(Member::api_version))
+        .chain(hooks::api_versions(&request.hooks))
         .collect();
     let mut discovery = Discovery::run(cluster, api_versions).await?;
     discovery.add_crds(request.manifests.iter().map(|m| &m.object));
@@ -109,6 +114,18 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
     let namespaces: BTreeSet<String> = prepared
         .iter()
         .filter_map(|p| p.namespace.clone())
+        .chain(
+            request
+                .hooks
+                .iter()
+                .filter(|h| !h.phases.is_empty())
+                .map(|h| {
+                    h.manifest
+                        .namespace()
+                        .unwrap_or(&request.default_namespace)
+                        .to_owned()
+                }),
+        )
         .collect();
     let missing = missing_namespaces(cluster, namespaces).await?;
     let created: HashSet<String> = prepared
@@ -130,7 +147,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         .chain(request.create_namespace.clone())
         .collect();
     check_namespace_waves(&prepared)?;
-    let orphans: Vec<String> = prepared
+    let mut orphans: Vec<String> = prepared
         .iter()
         .filter(|p| {
             p.namespace
@@ -142,20 +159,58 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
             format!("{}: {object}", p.label())
         })
         .collect();
+    let (hooks, hook_problems) = hooks::plan_hooks(
+        cluster,
+        &discovery,
+        std::mem::take(&mut request.hooks),
+        &request.default_namespace,
+        &missing,
+        &created,
+        &request.inventory.id,
+    )
+    .await?;
+    let mut invalid_hooks = Vec::new();
+    for problem in hook_problems {
+        match problem {
+            HookProblem::UnknownKind(what) => {
+                return Err(PlanError::UnknownKinds(vec![what]));
+            }
+            HookProblem::MissingNamespace(what) => orphans.push(what),
+            HookProblem::Invalid(what) => invalid_hooks.push(what),
+        }
+    }
     if !orphans.is_empty() {
         return Err(PlanError::MissingNamespaces(orphans));
+    }
+    if !invalid_hooks.is_empty() {
+        return Err(PlanError::Objects(invalid_hooks));
     }
 
     let recorded = Recorded {
         inventory: inventory.as_ref(),
         members: inventory::identities(&members),
+        inventory_id: &request.inventory.id,
     };
     let mut changes = plan_objects(cluster, prepared, &missing, &request, &recorded).await?;
     let rendered: Vec<Member> = changes.iter().map(Change::member).collect();
     let rendered_ids = inventory::identities(&rendered);
+    // A member that became a hook is the hook's now: never pruned, dropped from the inventory.
+    let hook_ids: HashSet<ObjectRef> = hooks.iter().filter_map(|h| h.identity()).collect();
     let stale: Vec<Member> = members
         .into_iter()
         .filter(|m| !rendered_ids.contains(&m.identity()))
+        .filter(|m| {
+            let became_hook = hook_ids.contains(&m.identity());
+            if became_hook {
+                log::verbose(&format!(
+                    "{} {} {}: now a hook, no longer a member (not pruned)",
+                    m.api_version(),
+                    m.kind,
+                    m.name
+                ));
+            }
+            !became_hook
+        })
         .collect();
     let mut kept = Vec::new();
     if request.prune {
@@ -177,6 +232,7 @@ pub async fn build(cluster: &Cluster, request: PlanRequest) -> Result<Plan, Plan
         target: request.target,
         revision: request.revision,
         changes,
+        hooks,
         inventory_ref: request.inventory,
         inventory,
         kept,
@@ -281,6 +337,8 @@ async fn missing_namespaces(
 struct Recorded<'a> {
     inventory: Option<&'a Inventory>,
     members: HashSet<ObjectRef>,
+    /// The target's ApplySet id: a live object labelled with it is the target's already.
+    inventory_id: &'a str,
 }
 
 async fn plan_objects(
@@ -487,6 +545,7 @@ async fn plan_one(
                 left: left.unwrap_or_default(),
             },
             destructive: None,
+            adopt: None,
         });
     }
     if let Some(live) = &live {
@@ -576,6 +635,11 @@ async fn plan_one(
         last_apply: recorded.inventory.and_then(Inventory::last_success),
         secret: item.info.resource.group.is_empty() && item.info.resource.kind == "Secret",
     });
+    // An object that exists but is not the target's yet is adopted by this apply.
+    let adopt = live
+        .as_ref()
+        .filter(|_| item.member && !recorded.members.contains(&identity))
+        .and_then(|l| super::adopt::previous_owner(l, recorded.inventory_id));
     // What the apply leaves: the dry-run's prediction, or the live object it leaves alone.
     let left = match (action, &predicted) {
         (Action::Unchanged, _) | (_, None) => live.as_ref().and_then(|l| witness::left(l, &rules)),
@@ -601,5 +665,6 @@ async fn plan_one(
             left: left.unwrap_or_default(),
         },
         destructive: None,
+        adopt,
     })
 }

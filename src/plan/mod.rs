@@ -3,6 +3,7 @@
 //! `build` asks the cluster (live state and a server-side dry-run apply); everything else here is
 //! plain functions over values. The resulting `Plan` is what diff prints and apply executes.
 
+pub mod adopt;
 mod build;
 pub mod cause;
 mod compare;
@@ -11,6 +12,7 @@ pub mod defaults;
 pub mod destructive;
 mod explain;
 pub mod fields;
+pub mod hooks;
 pub mod immutable;
 pub mod normalize;
 mod prepare;
@@ -28,6 +30,7 @@ use crate::inventory::{Inventory, InventoryRef, Member, Witness};
 use crate::kinds::KindRank;
 use crate::render::Origin;
 pub use cause::{Cause, DriftedField};
+pub use hooks::PlannedHook;
 
 /// What a change does to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -91,6 +94,9 @@ pub struct Change {
     pub witness: Witness,
     /// Set when the change removes data (every delete), with its reach.
     pub destructive: Option<destructive::Destructive>,
+    /// The object exists but is not a member yet: who made it (kubectl, a Helm release, an
+    /// Argo CD application…). Applying makes it a member.
+    pub adopt: Option<String>,
 }
 
 impl Change {
@@ -122,6 +128,8 @@ pub struct Summary {
     pub drift: usize,
     /// Changes that remove data.
     pub destructive: usize,
+    /// Changes that make an existing object a member.
+    pub adopt: usize,
 }
 
 impl Summary {
@@ -137,6 +145,8 @@ pub struct Plan {
     pub revision: String,
     /// Creates, updates and unchanged objects in apply order, then deletes.
     pub changes: Vec<Change>,
+    /// The hooks apply runs, by phase, wave and kind; then those it does not run.
+    pub hooks: Vec<hooks::PlannedHook>,
     /// Where the target's inventory lives, and what it held when planning (None: never applied).
     pub inventory_ref: InventoryRef,
     pub inventory: Option<Inventory>,
@@ -177,6 +187,7 @@ impl Plan {
             if change.action != Action::Unchanged {
                 summary.drift += usize::from(change.cause.drifted());
                 summary.destructive += usize::from(change.destructive.is_some());
+                summary.adopt += usize::from(change.adopt.is_some());
             }
         }
         summary

@@ -96,7 +96,11 @@ fn warn_about_pinned_incarnations<'a>(pinned: impl Iterator<Item = &'a Manifest>
 /// The object to send: namespace decided by scope, native defaults filled in, the server's
 /// own metadata left out (manifests exported with `kubectl get -o yaml` carry it; a stale
 /// resourceVersion sent back fails every apply after the first).
-fn prepare(manifest: &Manifest, info: ResourceInfo, default_namespace: &str) -> Prepared {
+pub(super) fn prepare(
+    manifest: &Manifest,
+    info: ResourceInfo,
+    default_namespace: &str,
+) -> Prepared {
     let mut desired = manifest.object.clone();
     let namespace = if info.namespaced {
         let ns = manifest.namespace().unwrap_or(default_namespace).to_owned();

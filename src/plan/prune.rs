@@ -2,7 +2,8 @@
 //!
 //! Only objects that the inventory lists AND that carry this target's membership label are
 //! deleted; `gitops.dev/prune: disabled`, Flux's `kustomize.toolkit.fluxcd.io/prune: disabled`
-//! and Argo CD's `Prune=false` or `Delete=false` keep an object.
+//! Argo CD's `Prune=false` or `Delete=false`, and Helm's `helm.sh/resource-policy: keep` keep an
+//! object.
 
 use serde_json::Value;
 
@@ -43,8 +44,14 @@ pub fn prune_blocker(live: &Value, inventory: &InventoryRef) -> Option<String> {
     if let Some(option) = kept {
         return Some(format!("it is annotated {ARGO_SYNC_OPTIONS}: {option}"));
     }
+    // Helm keeps such an object when its release no longer renders it; so does gitops.
+    if annotation(HELM_RESOURCE_POLICY) == Some("keep") {
+        return Some(format!("it is annotated {HELM_RESOURCE_POLICY}: keep"));
+    }
     None
 }
+
+const HELM_RESOURCE_POLICY: &str = "helm.sh/resource-policy";
 
 /// What planning one stale member found.
 enum Planned {
@@ -130,6 +137,7 @@ async fn plan_delete(
     let mut old = normalize(&live, &[], None);
     mask::mask_secret_pair(Some(&mut old), None);
     Ok(Planned::Delete(Box::new(Change {
+        adopt: None,
         action: Action::Delete,
         resource: info.clone(),
         namespace: member.namespace,

@@ -75,9 +75,9 @@ pub fn helm(
         chart_arg,
         "--namespace".into(),
         namespace.into(),
-        // CRDs are part of what the target deploys; chart tests are not.
+        // CRDs are part of what the target deploys. Test hooks are rendered so that the plan
+        // can say apply does not run them (render/hooks.rs).
         "--include-crds".into(),
-        "--skip-tests".into(),
     ];
     for values in &settings.values {
         let path = chart.join(values);

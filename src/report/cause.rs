@@ -7,8 +7,16 @@ use crate::plan::{Action, Cause, Change, DriftedField};
 const FIELDS_SHOWN: usize = 3;
 
 /// `pending`, `drift: /spec/replicas by kubectl-edit`, `drift: deleted from the cluster`,
-/// `both: drift /spec/replicas by kubectl; the rest is from Git`.
+/// `both: drift /spec/replicas by kubectl; the rest is from Git`; for an object made by
+/// another tool, `adopt from Helm release shop; pending`.
 pub fn label(change: &Change) -> String {
+    match &change.adopt {
+        Some(from) => format!("adopt from {from}; {}", cause_label(change)),
+        None => cause_label(change),
+    }
+}
+
+fn cause_label(change: &Change) -> String {
     let fields = fields(&change.drifted_fields);
     match (change.cause, change.action) {
         (Cause::Pending, _) => "pending".into(),

@@ -160,6 +160,31 @@ pub fn show(applied: &Applied<'_>, entry: &HistoryEntry) -> Rendered {
         markdown.push_str(&table::markdown(header, &waves));
         markdown.push('\n');
     }
+    if !entry.hooks.is_empty() {
+        let hooks: Vec<[String; 5]> = entry
+            .hooks
+            .iter()
+            .map(|h| {
+                let result = match &h.message {
+                    Some(why) => format!("{}: {why}", h.result),
+                    None => h.result.clone(),
+                };
+                [
+                    h.phase.clone(),
+                    h.wave.to_string(),
+                    h.object.clone(),
+                    format!("{:.1}s", h.seconds),
+                    result,
+                ]
+            })
+            .collect();
+        let header = ["PHASE", "WAVE", "HOOK", "TIME", "RESULT"];
+        text.push_str("Hooks:\n");
+        text.push_str(&table::render(header, &hooks, 2));
+        markdown.push_str("#### Hooks\n\n");
+        markdown.push_str(&table::markdown(header, &hooks));
+        markdown.push('\n');
+    }
     let objects: Vec<[String; 4]> = entry
         .changes
         .iter()

@@ -28,6 +28,10 @@ pub fn plan_value(plan: &Plan) -> Value {
                 "destructive": c.destructive.is_some(),
                 "diff": c.diff,
             });
+            if let Some(from) = &c.adopt {
+                change["adopt"] = json!(true);
+                change["adoptFrom"] = json!(from);
+            }
             if let Some(destructive) = &c.destructive {
                 change["reason"] = json!(destructive.reason);
                 if let Some(contains) = destructive.contains {
@@ -48,8 +52,10 @@ pub fn plan_value(plan: &Plan) -> Value {
             "unchanged": summary.unchanged,
             "drift": summary.drift,
             "destructive": summary.destructive,
+            "adopt": summary.adopt,
         },
         "changes": changes,
+        "hooks": super::hooks::json(plan),
     });
     if let Some((only, hidden)) = plan.hidden {
         value["only"] = json!({"cause": only.as_str(), "hidden": hidden});

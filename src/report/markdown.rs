@@ -58,6 +58,19 @@ pub fn render(plans: &[Plan]) -> String {
         }
         head.push('\n');
     }
+    let hooks: Vec<String> = plans
+        .iter()
+        .flat_map(|plan| {
+            super::hooks::lines(plan)
+                .into_iter()
+                .map(move |line| format!("- `{line}` ({})\n", plan.target))
+        })
+        .collect();
+    if !hooks.is_empty() {
+        head.push_str("Hooks (run by apply, not counted as changes):\n\n");
+        head.push_str(&hooks.concat());
+        head.push('\n');
+    }
     let mut sections = Vec::new();
     for (plan, change) in changes {
         let mut section = format!(

@@ -3,6 +3,7 @@
 
 pub mod cause;
 pub mod history;
+pub mod hooks;
 pub mod json;
 pub mod markdown;
 pub mod progress;

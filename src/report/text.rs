@@ -16,8 +16,8 @@ impl Paint {
     }
 }
 
-/// `Plan: 1 to create, 2 to update, 1 to delete, 40 unchanged, 1 drifted, 1 destructive.`
-/// (drifted and destructive only when there are some).
+/// `Plan: 1 to create, 2 to update, 1 to delete, 40 unchanged, 1 drifted, 1 destructive, 2 adopted.`
+/// (drifted, destructive and adopted only when there are some).
 pub fn summary_line(summary: &Summary) -> String {
     let mut line = format!(
         "Plan: {} to create, {} to update, {} to delete, {} unchanged",
@@ -28,6 +28,9 @@ pub fn summary_line(summary: &Summary) -> String {
     }
     if summary.destructive > 0 {
         line.push_str(&format!(", {} destructive", summary.destructive));
+    }
+    if summary.adopt > 0 {
+        line.push_str(&format!(", {} adopted", summary.adopt));
     }
     line.push('.');
     line
@@ -88,6 +91,11 @@ pub fn render(plan: &Plan, color: bool, show_target: bool) -> String {
             out.push_str(&styled);
             out.push('\n');
         }
+        out.push('\n');
+    }
+    // Hooks run, but change nothing the plan compares: listed, never counted.
+    for line in super::hooks::lines(plan) {
+        out.push_str(&paint.wrap("36", &line));
         out.push('\n');
     }
     out.push_str(&summary_line(&plan.summary()));

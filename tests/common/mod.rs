@@ -23,4 +23,4 @@ pub mod schema;
 pub mod webhook;
 
 pub use cluster::{delete_namespace, testenv, unique_name, unique_namespace, wait_for, TestEnv};
-pub use kubelet::{mark_pods_ready, KubeletStandIn};
+pub use kubelet::{mark_pods_ready, KubeletStandIn, PodEndings, PodFinisher};
