@@ -36,3 +36,17 @@ pub const FLUX_SSA_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/ssa";
 pub const FLUX_PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 /// Argo CD's sync options; `Prune=false` (and `Delete=false`) keeps an object.
 pub const ARGO_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// Argo CD's sync option for a custom resource whose CRD the cluster gets later (an operator
+/// installed by an earlier wave registers it): planned without a dry-run, resolved at its wave.
+pub const SKIP_DRY_RUN_ON_MISSING: &str = "SkipDryRunOnMissingResource=true";
+/// Argo CD's sync option to create or replace (PUT) the object when server-side apply is refused.
+pub const REPLACE: &str = "Replace=true";
+
+/// Whether an object (rendered or live) carries one of Argo CD's sync options (`Replace=true`).
+pub fn has_sync_option(object: &serde_json::Value, option: &str) -> bool {
+    object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(ARGO_SYNC_OPTIONS))
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|options| options.split(',').any(|o| o.trim() == option))
+}

@@ -1347,3 +1347,151 @@ fn in_a_pod_every_stage_uses_the_service_accounts_namespace() {
         "nothing goes to the default namespace"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_dry_run_on_missing_resource_waits_for_the_kind_an_earlier_wave_brings() {
+    let ns = TestNamespace::new("apply-deferred");
+    let group = format!("{}.example.com", ns.name);
+    // Wave 0 stands for an operator; its CRD appears only once the operator runs.
+    let operator = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: operator\n  namespace: {}\n",
+        ns.name
+    );
+    let widget = format!(
+        "apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: {}\n  annotations:\n    argocd.argoproj.io/sync-wave: \"1\"\n    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\nspec:\n  size: 3\n",
+        ns.name
+    );
+    let render = format!("{operator}---\n{widget}");
+    // Without the option the plan refuses the unknown kind, before any write.
+    let refused = apply_as(
+        "deferred",
+        &ns.name,
+        &widget.replace("SkipDryRunOnMissingResource=true", "Validate=true"),
+        &[],
+    );
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("kind Widget of"),
+        "{}",
+        refused.stderr
+    );
+
+    let repo = repo_with(&render);
+    let (dir, name) = (repo.path().to_path_buf(), ns.name.clone());
+    let run = tokio::task::spawn_blocking(move || {
+        gitops_apply(
+            &dir,
+            &[
+                ".",
+                "--name",
+                "deferred",
+                "-n",
+                &name,
+                "--no-wait",
+                "--timeout",
+                "60s",
+            ],
+        )
+    });
+    // The "operator" registers its CRD once its wave is written.
+    common::wait_for("wave 0", Duration::from_secs(30), || async {
+        (kubectl(&["-n", &ns.name, "get", "configmap", "operator"], None).code == 0).then_some(())
+    })
+    .await;
+    let crd = crd_with_status(&group);
+    let crd = &crd[..crd.find("status:").unwrap()];
+    kubectl_ok(&["apply", "-f", "-"], Some(crd));
+    let run = run.await.unwrap();
+    run.expect_code(0);
+    let size = kubectl_ok(
+        &[
+            "-n",
+            &ns.name,
+            "get",
+            &format!("widgets.{group}"),
+            "w",
+            "-o",
+            "jsonpath={.spec.size}",
+        ],
+        None,
+    );
+    assert_eq!(size, "3");
+    // Served now: the next plan resolves it like any object, and finds nothing to do.
+    let repo = repo_with(&render);
+    let diff = Gitops::new(["diff", ".", "--name", "deferred", "-n", &ns.name])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    diff.expect_code(0);
+
+    // A kind that never comes fails at its wave, by the run's timeout, naming the option.
+    let never = widget.replace(&group, &format!("never.{group}"));
+    let run = apply_as("never", &ns.name, &never, &["--timeout", "5s"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("still does not serve kind Widget")
+            && run
+                .stderr
+                .contains("SkipDryRunOnMissingResource=true defers an object to its wave"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn replace_true_writes_what_server_side_apply_refuses() {
+    let ns = TestNamespace::new("apply-replace");
+    // Duplicate env names: accepted by create and replace, refused by server-side apply.
+    let deployment = |options: &str, value: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: legacy\n  namespace: {}\n  annotations:\n    argocd.argoproj.io/sync-options: {options}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: legacy}}\n  template:\n    metadata:\n      labels: {{app: legacy}}\n    spec:\n      containers:\n      - name: app\n        image: registry.example.com/legacy:1\n        env:\n        - {{name: MODE, value: a}}\n        - {{name: MODE, value: {value}}}\n",
+            ns.name
+        )
+    };
+    let refused = apply_as("legacy", &ns.name, &deployment("Validate=true", "b"), &[]);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("duplicate entries"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(object_names(&ns.name, "deployments").trim(), "");
+
+    let run = apply_as("legacy", &ns.name, &deployment("Replace=true", "b"), &[]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("written with a create (argocd.argoproj.io/sync-options: Replace=true): the server refused server-side apply"),
+        "{}",
+        run.stdout
+    );
+    let env = || {
+        kubectl_ok(
+            &[
+                "-n",
+                &ns.name,
+                "get",
+                "deployment",
+                "legacy",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].env[*].value}",
+            ],
+            None,
+        )
+    };
+    assert_eq!(env(), "a b");
+    // A change is a replace of the live version; an unchanged object is no change.
+    let run = apply_as("legacy", &ns.name, &deployment("Replace=true", "c"), &[]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("written with a replace"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(env(), "a c");
+    let repo = repo_with(&deployment("Replace=true", "c"));
+    let diff = Gitops::new(["diff", ".", "--name", "legacy", "-n", &ns.name])
+        .current_dir(repo.path())
+        .on_cluster()
+        .run();
+    diff.expect_code(0);
+}

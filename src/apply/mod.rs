@@ -12,12 +12,13 @@ mod wait;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::cluster::{objects, Cluster, ClusterError};
+use crate::cluster::{objects, Cluster, ClusterError, Discovery, ResourceInfo};
 use crate::inventory::{
     self, ChangedObject, HistoryEntry, HookRun, Inventory, Member, RunRecord, WaveTiming,
     CHANGES_LISTED,
 };
 use crate::kinds::KindRank;
+use crate::ownership::{has_sync_option, SKIP_DRY_RUN_ON_MISSING};
 use crate::plan::conflict::Conflict;
 use crate::plan::{Action, Change, Plan};
 use crate::render::hooks::Phase;
@@ -473,7 +474,7 @@ async fn run_wave(
                 .filter(|c| c.action == Action::Unchanged)
                 .map(|c| c.member()),
         );
-        write_group(cluster, plan, &writes, options, applied).await?;
+        write_group(cluster, plan, &writes, options, deadline, applied).await?;
         // An object Flux's `ssa: Ignore` keeps gitops away from may not exist: nothing to await.
         wave_objects.extend(
             changes
@@ -507,6 +508,7 @@ async fn write_group(
     plan: &Plan,
     writes: &[&Change],
     options: &ApplyOptions,
+    deadline: Instant,
     applied: &mut Vec<Member>,
 ) -> Result<(), ApplyError> {
     let progress = Progress::new(writes.len(), "applying");
@@ -517,7 +519,7 @@ async fn write_group(
         .each(writes, |change| {
             let (progress, written) = (&progress, &written);
             async move {
-                let result = write_one(cluster, change, force).await;
+                let result = write_one(cluster, change, force, deadline).await;
                 if result.is_ok() {
                     written.set(written.get() + 1);
                     let line = format!("{} {}", past_tense(change.action), change.describe());
@@ -561,20 +563,40 @@ async fn write_group(
 /// drift, and is healed by taking the fields back. The write goes without force even when the
 /// plan found such drift: later waves are written minutes after the plan, and a field another
 /// `Apply` manager took in between must still stop the write. The conflict is read again.
-async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<(), ClusterError> {
+async fn write_one(
+    cluster: &Cluster,
+    change: &Change,
+    force: bool,
+    deadline: Instant,
+) -> Result<(), ClusterError> {
     let desired = change.desired.clone().unwrap_or_default();
     let ns = change.namespace.as_deref();
-    let apply = |force| {
-        objects::apply(
+    let served;
+    let info = if change.resource.pending_crd && has_sync_option(&desired, SKIP_DRY_RUN_ON_MISSING)
+    {
+        served = served_now(cluster, change, deadline).await?;
+        &served
+    } else {
+        &change.resource
+    };
+    if change.replace {
+        // Planned so because the server refused server-side apply: create, or replace the
+        // version read now.
+        let live = objects::get(cluster, info, ns, &change.name).await?;
+        let whole = crate::plan::whole_object(&desired, live.as_ref());
+        objects::write_whole(
             cluster,
-            &change.resource,
+            info,
             ns,
             &change.name,
-            &desired,
+            &whole,
+            live.is_some(),
             false,
-            force,
         )
-    };
+        .await?;
+        return Ok(());
+    }
+    let apply = |force| objects::apply(cluster, info, ns, &change.name, &desired, false, force);
     let result = apply(force).await;
     let message = match &result {
         Err(e) if !force => e.field_conflict(),
@@ -583,7 +605,7 @@ async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<()
     let Some(message) = message else {
         return result.map(|_| ());
     };
-    let live = objects::get(cluster, &change.resource, ns, &change.name).await?;
+    let live = objects::get(cluster, info, ns, &change.name).await?;
     let conflict = Conflict::from_message(message, live.as_ref());
     if !conflict.imperative_only {
         return result.map(|_| ());
@@ -594,6 +616,60 @@ async fn write_one(cluster: &Cluster, change: &Change, force: bool) -> Result<()
         conflict.managers.join(", ")
     ));
     apply(true).await.map(|_| ())
+}
+
+/// The resource of a kind the plan could not resolve, asked of discovery again now, and every
+/// 2 s until the run's deadline (an operator of an earlier wave registers its CRD as it starts).
+async fn served_now(
+    cluster: &Cluster,
+    change: &Change,
+    until: Instant,
+) -> Result<ResourceInfo, ClusterError> {
+    let (api_version, kind) = (
+        change.resource.resource.api_version.clone(),
+        change.resource.resource.kind.clone(),
+    );
+    let started = Instant::now();
+    loop {
+        let discovery = Discovery::run(cluster, [api_version.clone()].into()).await?;
+        if let Some(info) = discovery.resolve(&api_version, &kind) {
+            if info.namespaced != change.namespace.is_some() {
+                return Err(deferred_error(
+                    change,
+                    &format!(
+                        "the cluster serves kind {kind} as {}, not as the plan took it: {}",
+                        if info.namespaced {
+                            "namespaced"
+                        } else {
+                            "cluster-scoped"
+                        },
+                        if info.namespaced {
+                            "give the object a metadata.namespace"
+                        } else {
+                            "remove its metadata.namespace"
+                        }
+                    ),
+                ));
+            }
+            return Ok(info.clone());
+        }
+        if Instant::now() >= until {
+            return Err(deferred_error(change, &format!(
+                "the cluster still does not serve kind {kind} of {api_version} ({}s after its wave came, at the run's --timeout): {SKIP_DRY_RUN_ON_MISSING} defers an object to its wave, so its CRD must come from an earlier wave (a CRD object, or an operator that registers it)",
+                started.elapsed().as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+fn deferred_error(change: &Change, message: &str) -> ClusterError {
+    ClusterError::Api {
+        operation: crate::cluster::Operation::new("apply", change.describe()),
+        code: 404,
+        reason: "NotFound".into(),
+        message: message.to_owned(),
+    }
 }
 
 fn member_label(member: &Member) -> String {

@@ -164,6 +164,43 @@ pub async fn create(
         .map_err(|e| classify_for(cluster, info, e))
 }
 
+/// Writes the whole object (field manager `gitops`): a create when it does not exist, else a
+/// replace (PUT; the object carries the live resourceVersion). For objects whose server-side
+/// apply the server refuses, and that ask for this (Argo CD's `Replace=true`).
+pub async fn write_whole(
+    cluster: &Cluster,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    object: &Value,
+    exists: bool,
+    dry_run: bool,
+) -> Result<Value, ClusterError> {
+    let params = kube::api::PostParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+    };
+    let what = || describe(info, namespace, name);
+    let body = serde_json::to_vec(object).map_err(kube::core::request::Error::SerializeBody);
+    let (built, verb) = if exists {
+        let built = body.and_then(|b| request(info, namespace).replace(name, &params, b));
+        (
+            built,
+            if dry_run {
+                "dry-run replace"
+            } else {
+                "replace"
+            },
+        )
+    } else {
+        let built = body.and_then(|b| request(info, namespace).create(&params, b));
+        (built, if dry_run { "dry-run create" } else { "create" })
+    };
+    send::<Value>(cluster, built, verb, what)
+        .await
+        .map_err(|e| classify_for(cluster, info, e))
+}
+
 /// A forced server-side apply (field manager `gitops`) that returns the object as written,
 /// for the few writes whose answer is needed (the inventory's uid); every other write discards
 /// the body.

@@ -28,7 +28,10 @@ use crate::inventory::{
     self, Inventory, InventoryError, InventoryRef, Member, SourceRecord, Witness,
 };
 use crate::log;
-use crate::ownership::{FIELD_MANAGER, FLUX_SSA_ANNOTATION, PART_OF_LABEL};
+use crate::ownership::{
+    has_sync_option, ARGO_SYNC_OPTIONS, FIELD_MANAGER, FLUX_SSA_ANNOTATION, PART_OF_LABEL, REPLACE,
+    SKIP_DRY_RUN_ON_MISSING,
+};
 use crate::render::hooks::Hook;
 use crate::render::Manifest;
 
@@ -427,6 +430,11 @@ async fn plan_objects(
 
 /// Why an object cannot be dry-run yet: its namespace or its CRD is created by this plan.
 fn skip_reason(item: &Prepared, missing_namespaces: &HashSet<String>) -> Option<String> {
+    if item.info.pending_crd && has_sync_option(&item.desired, SKIP_DRY_RUN_ON_MISSING) {
+        return Some(format!(
+            "{ARGO_SYNC_OPTIONS}: {SKIP_DRY_RUN_ON_MISSING}, and the cluster does not serve its kind yet; it is looked up again when its wave is written"
+        ));
+    }
     if item.info.pending_crd {
         return Some(format!(
             "its CRD is created by this plan ({})",
@@ -546,6 +554,7 @@ async fn plan_one(
             },
             destructive: None,
             adopt: None,
+            replace: false,
         });
     }
     if let Some(live) = &live {
@@ -579,6 +588,7 @@ async fn plan_one(
         }
     }
     let mut conflict = None;
+    let mut replace = false;
     let predicted = if noop {
         None
     } else if skip_reason.is_some() {
@@ -599,15 +609,34 @@ async fn plan_one(
         };
         match dry_run(false).await {
             Ok(predicted) => predicted,
-            Err(e) => {
-                let Some(message) = e.field_conflict() else {
-                    return Err(e);
-                };
-                let found = Conflict::from_message(message, live.as_ref());
-                note = Some(found.note());
-                conflict = Some(found);
-                dry_run(true).await?
-            }
+            Err(e) => match e.field_conflict() {
+                Some(message) => {
+                    let found = Conflict::from_message(message, live.as_ref());
+                    note = Some(found.note());
+                    conflict = Some(found);
+                    dry_run(true).await?
+                }
+                None if has_sync_option(&item.desired, REPLACE) => {
+                    let whole = whole_object(&item.desired, live.as_ref());
+                    let predicted = objects::write_whole(
+                        cluster,
+                        &item.info,
+                        ns,
+                        &item.name,
+                        &whole,
+                        live.is_some(),
+                        true,
+                    )
+                    .await?;
+                    note = Some(format!(
+                        "written with a {} ({ARGO_SYNC_OPTIONS}: {REPLACE}): the server refused server-side apply: {e}",
+                        if live.is_some() { "replace" } else { "create" }
+                    ));
+                    replace = true;
+                    Some(predicted)
+                }
+                None => return Err(e),
+            },
         }
     };
     let comparison = compare(live.as_ref(), predicted.as_ref(), &item.desired, &rules);
@@ -666,5 +695,33 @@ async fn plan_one(
         },
         destructive: None,
         adopt,
+        replace,
     })
+}
+
+/// The object as a create or replace sends it: whole, with the live resourceVersion (a
+/// replace of another version is refused, as it should be).
+pub fn whole_object(desired: &Value, live: Option<&Value>) -> Value {
+    let mut whole = desired.clone();
+    let Some(live) = live else { return whole };
+    if let Some(version) = live.pointer("/metadata/resourceVersion") {
+        whole["metadata"]["resourceVersion"] = version.clone();
+    }
+    // Labels and annotations that controllers added (a Deployment's revision, say) are kept:
+    // dropping them would make every replace a change, and the controller writes them back.
+    for map in ["labels", "annotations"] {
+        let Some(Value::Object(kept)) = live.pointer(&format!("/metadata/{map}")) else {
+            continue;
+        };
+        let entry = &mut whole["metadata"][map];
+        if !entry.is_object() {
+            *entry = Value::Object(Default::default());
+        }
+        if let Value::Object(target) = entry {
+            for (key, value) in kept {
+                target.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+    }
+    whole
 }

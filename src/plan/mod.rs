@@ -23,7 +23,7 @@ pub mod witness;
 
 use serde_json::Value;
 
-pub use build::{build, ignored_by_flux, PlanError, PlanRequest};
+pub use build::{build, ignored_by_flux, whole_object, PlanError, PlanRequest};
 
 use crate::cluster::ResourceInfo;
 use crate::inventory::{Inventory, InventoryRef, Member, Witness};
@@ -97,6 +97,9 @@ pub struct Change {
     /// The object exists but is not a member yet: who made it (kubectl, a Helm release, an
     /// Argo CD application…). Applying makes it a member.
     pub adopt: Option<String>,
+    /// Written whole (create or PUT) because the server refused server-side apply and the
+    /// object asks for it (Argo CD's `Replace=true`).
+    pub replace: bool,
 }
 
 impl Change {

@@ -10,6 +10,7 @@ use super::defaults::fill_native_defaults;
 use super::normalize::strip_server_metadata;
 use crate::cluster::{objects, Discovery, ResourceInfo};
 use crate::log;
+use crate::ownership::{has_sync_option, SKIP_DRY_RUN_ON_MISSING};
 use crate::render::{order, Manifest, Origin};
 
 /// One object resolved against discovery, ready to plan.
@@ -56,6 +57,14 @@ pub(super) fn resolve(
             manifest.kind().unwrap_or_default(),
         );
         let Some(info) = discovery.resolve(api_version, kind) else {
+            if has_sync_option(&manifest.object, SKIP_DRY_RUN_ON_MISSING) {
+                prepared.push(prepare(
+                    manifest,
+                    deferred_kind(manifest),
+                    default_namespace,
+                ));
+                continue;
+            }
             unknown.push(UnknownKind {
                 group: manifest.group().to_owned(),
                 kind: kind.to_owned(),
@@ -138,6 +147,47 @@ pub(super) fn prepare(
         member: true,
         wave: order::wave(manifest).unwrap_or(0),
     }
+}
+
+/// A kind the cluster does not serve yet, for an object that asks to be planned without a
+/// dry-run (Argo CD's `SkipDryRunOnMissingResource=true`): its resource name guessed as kubectl
+/// guesses it, its scope from its namespace (a kind named `Cluster…` without one is taken as
+/// cluster-scoped). Apply asks discovery again when its wave comes (apply/mod.rs).
+fn deferred_kind(manifest: &Manifest) -> ResourceInfo {
+    let api_version = manifest.api_version().unwrap_or_default();
+    let kind = manifest.kind().unwrap_or_default();
+    let (group, version) = match api_version.rsplit_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", api_version),
+    };
+    ResourceInfo {
+        resource: ApiResource {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            plural: guess_plural(kind),
+        },
+        namespaced: manifest.namespace().is_some() || !kind.starts_with("Cluster"),
+        pending_crd: true,
+    }
+}
+
+/// `Policy` → `policies`, `Ingress` → `ingresses`, `ServiceMonitor` → `servicemonitors`.
+fn guess_plural(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    if let Some(stem) = lower.strip_suffix('y') {
+        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
+            return format!("{stem}ies");
+        }
+    }
+    if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|end| lower.ends_with(end))
+    {
+        return format!("{lower}es");
+    }
+    format!("{lower}s")
 }
 
 pub(super) fn namespace_resource() -> ResourceInfo {

@@ -138,6 +138,7 @@ async fn plan_delete(
     mask::mask_secret_pair(Some(&mut old), None);
     Ok(Planned::Delete(Box::new(Change {
         adopt: None,
+        replace: false,
         action: Action::Delete,
         resource: info.clone(),
         namespace: member.namespace,
