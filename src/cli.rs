@@ -82,6 +82,10 @@ pub enum Command {
     Status,
     /// Past applies of a target: number, time, revision, result, counts, duration, user (`--show N`: one in full)
     History(HistoryArgs),
+    /// What differs between two targets' renders: images first, objects only one side has, other fields (no cluster access)
+    Compare(CompareArgs),
+    /// Edit B's source so that its workloads run A's images (prints the edits; --write, --commit)
+    Promote(PromoteArgs),
     /// Delivery figures per target from the recorded applies: frequency, lead time, failure rate, time to restore
     Stats(StatsArgs),
     /// Render a past revision from Git and apply it (default: the last successful one before the current)
@@ -246,4 +250,43 @@ pub struct TargetsArgs {
     /// JSON output (same as -o json)
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A target of gitops.yaml, a PATH, or TARGET@REV (the target as Git held it at a revision)
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// The other side, named like A
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Also what is deployed: the revision each target's inventory records and the commits
+    /// between them that touch either target's sources; the exit code then follows those
+    #[arg(long)]
+    pub live: bool,
+    /// Exit 0 also when the sides differ (errors still exit 1)
+    #[arg(long)]
+    pub exit_zero: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// Where the images come from: a target of gitops.yaml, a PATH, or TARGET@REV
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// The target (or PATH) whose source is edited
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Write the edits to B's files (default: print them as a unified diff)
+    #[arg(long)]
+    pub write: bool,
+    /// Write the edits and commit them on a new branch promote/A-to-B-<rev>
+    #[arg(long)]
+    pub commit: bool,
+    /// Promote only this image: a container, workload or image name (repeatable)
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+    /// Edit files that have uncommitted changes
+    #[arg(long)]
+    pub force: bool,
 }

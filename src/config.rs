@@ -40,6 +40,17 @@ pub struct TargetConfig {
     pub create_namespace: Option<bool>,
     pub helm: Option<HelmConfig>,
     pub history: Option<HistoryConfig>,
+    /// Where `gitops promote` writes this target's image tags (Helm values keys).
+    pub promote: Option<PromoteConfig>,
+}
+
+/// `promote: {images: {web: image.tag}}`: a container, workload or image name → the dotted
+/// key of the target's values files that holds its tag.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PromoteConfig {
+    #[serde(default)]
+    pub images: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -182,6 +193,17 @@ fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
             helm_set_values(helm).map_err(|e| format!("target {name:?}: helm.set {e}"))?;
         }
         check_history(target.history.as_ref(), &format!("target {name:?}: "))?;
+        if let Some(promote) = &target.promote {
+            if let Some((image, key)) = promote
+                .images
+                .iter()
+                .find(|(_, key)| key.is_empty() || key.split('.').any(str::is_empty))
+            {
+                return Err(format!(
+                    "target {name:?}: promote.images.{image} is {key:?}, not a values key such as image.tag"
+                ));
+            }
+        }
     }
     for rule in &content.ignore_differences {
         if let Some(bad) = rule.json_pointers.iter().find(|p| !p.starts_with('/')) {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod exit;
 pub mod identity;
@@ -21,6 +22,7 @@ pub mod names;
 pub mod notify;
 pub mod ownership;
 pub mod plan;
+pub mod promote;
 pub mod render;
 pub mod report;
 pub mod resolved;
@@ -66,7 +68,12 @@ mod layering {
         ),
         ("plan", &["cluster", "config", "inventory", "render"]),
         ("audit", &["inventory"]),
-        ("report", &["audit", "plan", "inventory", "source"]),
+        ("compare", &["render"]),
+        ("promote", &["compare", "render"]),
+        (
+            "report",
+            &["audit", "compare", "plan", "inventory", "source"],
+        ),
         (
             "apply",
             &["cluster", "inventory", "plan", "render", "report", "source"],

@@ -2,8 +2,10 @@
 
 mod alert;
 mod apply;
+mod compare;
 mod diff;
 mod planning;
+mod promote;
 mod render;
 mod rollback;
 mod schema;
@@ -43,6 +45,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Status => status::status(&cli.global),
         Command::History(args) => status::history(&cli.global, args),
         Command::Stats(args) => stats::run(&cli.global, args),
+        Command::Compare(args) => compare::run(&cli.global, args),
+        Command::Promote(args) => promote::run(&cli.global, args),
         Command::Rollback(args) => rollback::run(&cli.global, args),
         Command::Targets(args) => targets::run(&cli.global, args),
         Command::Schema(args) => schema::run(args),

@@ -6,6 +6,7 @@
 mod chart_dependencies;
 mod external;
 pub mod hooks;
+pub mod inputs;
 mod kustomize_origin;
 pub mod manifest;
 pub mod order;

@@ -2,6 +2,7 @@
 //! comments, job summaries). Every format prints the same masked diffs.
 
 pub mod cause;
+pub mod compare;
 pub mod history;
 pub mod hooks;
 pub mod json;

@@ -119,3 +119,19 @@ pub fn relation_to_head(path: &Path, deployed: &str) -> Option<(String, Relation
     }
     Some((head.to_string(), Relation::Diverged))
 }
+
+/// Whether the file at `path` differs from HEAD's version of it (a file HEAD does not have
+/// counts as changed). None outside Git.
+pub fn differs_from_head(path: &Path) -> Option<bool> {
+    let repo = discover(path)?;
+    let root = repo.workdir()?.canonicalize().ok()?;
+    let absolute = path.canonicalize().ok()?;
+    let relative = absolute.strip_prefix(&root).ok()?;
+    let tree = repo.head_commit().ok()?.tree().ok()?;
+    let Some(entry) = tree.lookup_entry_by_path(relative).ok()? else {
+        return Some(true);
+    };
+    let committed = entry.object().ok()?.detach().data;
+    let now = std::fs::read(&absolute).ok()?;
+    Some(committed != now)
+}

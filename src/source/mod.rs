@@ -3,8 +3,10 @@
 //! `--ref REF` alone, of the local repository) pins another revision, written to a temporary
 //! directory that stands in for the repository root for the rest of the run.
 
+mod between;
 mod ci;
 mod clone;
+mod commit;
 mod credentials;
 mod local;
 mod tree;
@@ -12,10 +14,12 @@ mod tree;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub use between::{commits_between, Between, BetweenError};
 pub use ci::{run_context, RunContext};
 pub use clone::{resolve, snapshot, Snapshot};
+pub use commit::{commit_on_new_branch, CommitError};
 pub use credentials::redact_url;
-pub use local::{relation_to_head, Relation};
+pub use local::{differs_from_head, relation_to_head, Relation};
 
 /// The snapshot `--repo URL` / `--ref REF` ask for, pinned for the run (None: the working
 /// tree). `--ref` alone reads the repository holding the current directory.

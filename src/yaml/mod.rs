@@ -2,6 +2,7 @@
 
 pub mod emit;
 pub mod load;
+pub mod locate;
 pub mod resolve;
 
 pub use emit::{to_string, write_document};
