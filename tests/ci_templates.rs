@@ -450,3 +450,138 @@ fn drift_alerts_once_and_the_gate_holds_back_destructive_applies() {
         read(&outputs)
     );
 }
+
+/// A repository with two plain environments (staging runs web 1.5.0, production 1.4.2) and a
+/// bare `origin` that accepts push options, as GitLab does.
+fn promote_repo() -> (common::git::Repo, tempfile::TempDir) {
+    let repo = common::git::Repo::init();
+    let web = |tag: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n        # The app; promote edits this line.\n        - name: web\n          image: \"registry.example.com/web:{tag}\"\n")
+    };
+    repo.commit(
+        &[
+            ("gitops.yaml", "targets:\n  - {name: staging, path: envs/staging, namespace: web-staging}\n  - {name: production, path: envs/production, namespace: web-production}\n"),
+            ("envs/staging/web.yaml", &web("1.5.0")),
+            ("envs/production/web.yaml", &web("1.4.2")),
+        ],
+        "Dev One",
+        "Two environments",
+    );
+    let origin = tempfile::tempdir().unwrap();
+    let git = |dir: &Path, args: &[&str]| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    git(
+        origin.path(),
+        &["config", "receive.advertisePushOptions", "true"],
+    );
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        &origin.path().display().to_string(),
+    ]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    (repo, origin)
+}
+
+fn origin_branches(origin: &Path) -> String {
+    let output = Command::new("git")
+        .args(["branch", "--list", "promote/*", "--format=%(refname:short)"])
+        .current_dir(origin)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn the_promote_step_pushes_a_branch_and_opens_a_pull_or_merge_request() {
+    // GitLab: the push options open the merge request.
+    let (repo, origin) = promote_repo();
+    let head = repo.head();
+    let promote_env = |extra: Vec<(&'static str, String)>| {
+        let mut env = vec![
+            ("GITOPS_PROMOTE_FROM", "staging".to_owned()),
+            ("GITOPS_PROMOTE_TO", "production".to_owned()),
+        ];
+        env.extend(extra);
+        env
+    };
+    let run = ci_step(
+        repo.path(),
+        "promote",
+        &promote_env(vec![
+            ("GITLAB_CI", "true".into()),
+            ("CI_DEFAULT_BRANCH", "main".into()),
+        ]),
+    );
+    run.expect_code(0);
+    let branch = format!("promote/staging-to-production-{}", &head[..7]);
+    assert!(
+        run.stdout.contains("promoted=true") && run.stdout.contains(&format!("branch={branch}")),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(origin_branches(origin.path()), branch);
+    let pushed = Command::new("git")
+        .args(["show", &format!("{branch}:envs/production/web.yaml")])
+        .current_dir(origin.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&pushed.stdout)
+        .contains("image: \"registry.example.com/web:1.5.0\""));
+    // Run again from the promoted branch: nothing left to promote, nothing pushed.
+    let again = ci_step(
+        repo.path(),
+        "promote",
+        &promote_env(vec![("GITLAB_CI", "true".into())]),
+    );
+    again.expect_code(0);
+    assert!(again.stdout.contains("promoted=false"), "{}", again.stdout);
+
+    // GitHub: pushed, then `gh pr create` (a stand-in records its arguments).
+    let (repo, origin) = promote_repo();
+    let bin = tempfile::tempdir().unwrap();
+    let gh = bin.path().join("gh");
+    let calls = bin.path().join("calls");
+    std::fs::write(
+        &gh,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\n", calls.display()),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&gh).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&gh, permissions).unwrap();
+    let summary = bin.path().join("summary.md");
+    let run = ci_step(
+        repo.path(),
+        "promote",
+        &promote_env(vec![
+            ("GITHUB_ACTIONS", "true".into()),
+            ("GITHUB_REF_NAME", "main".into()),
+            ("GITOPS_GH", gh.display().to_string()),
+            ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+        ]),
+    );
+    run.expect_code(0);
+    assert!(origin_branches(origin.path()).starts_with("promote/staging-to-production-"));
+    let args = read(&calls);
+    assert!(
+        args.starts_with("pr\ncreate\n--base\nmain\n--head\npromote/staging-to-production-")
+            && args
+                .contains("--title\nPromote staging to production\n--body\nweb: 1.4.2 -> 1.5.0\n"),
+        "{args}"
+    );
+    assert!(
+        read(&summary).contains("- web: 1.4.2 -> 1.5.0"),
+        "{}",
+        read(&summary)
+    );
+}

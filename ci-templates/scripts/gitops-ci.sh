@@ -13,6 +13,10 @@
 #   gitops-ci.sh gate     which targets' plans delete or prune something: outputs targets and
 #                         destructive (JSON arrays of target names), for an approval step
 #   gitops-ci.sh targets  the target names of gitops.yaml as a JSON array (matrix fan-out)
+#   gitops-ci.sh promote  gitops promote GITOPS_PROMOTE_FROM GITOPS_PROMOTE_TO --commit, then
+#                         pushes the branch and opens a pull request (GitHub, with the gh CLI)
+#                         or a merge request (GitLab, with push options); nothing to promote
+#                         is success with promoted=false
 #
 # Environment (all optional):
 #   GITOPS_BIN              the gitops binary (default: gitops on PATH)
@@ -23,12 +27,18 @@
 #   GITOPS_OUTPUT_DIR       where gitops-plan.md goes (default: the current directory)
 #   GITOPS_COMMENT          "false" turns the PR/MR comment off
 #   GITOPS_NOTIFY_URL       drift: a Slack-style incoming webhook (a secret; never printed)
+#   GITOPS_PROMOTE_FROM, GITOPS_PROMOTE_TO   promote: the two targets
+#   GITOPS_PROMOTE_IMAGES   promote: only these images (space-separated names)
+#   GITOPS_PROMOTE_BASE     promote: the branch the request targets (default: the CI's
+#                           default branch, else the current one)
+#   GITOPS_PUSH_REMOTE      promote: the remote to push to (default: origin)
 #   GitHub: GITHUB_STEP_SUMMARY, GITHUB_OUTPUT, GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY,
 #           GITHUB_EVENT_PATH (or GITOPS_PR_NUMBER)
 #   GitLab: CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, GITOPS_GITLAB_TOKEN (a token with
 #           the api scope: CI_JOB_TOKEN cannot write notes)
+#   GitLab promote: GITOPS_GITLAB_TOKEN must be allowed to push (write_repository)
 # Outputs (GITHUB_OUTPUT, else printed as key=value on stdout): exit-code, changes, targets,
-# destructive.
+# destructive; promote: promoted, branch.
 set -euo pipefail
 # Never trace: the environment holds credentials.
 set +x
@@ -234,8 +244,60 @@ case $mode in
         fi
         output targets "$names"
         ;;
+    promote)
+        from=${GITOPS_PROMOTE_FROM:-}
+        to=${GITOPS_PROMOTE_TO:-}
+        [[ -n $from && -n $to ]] || die "promote needs GITOPS_PROMOTE_FROM and GITOPS_PROMOTE_TO (targets of gitops.yaml)"
+        promote_args=()
+        if [[ -n ${GITOPS_PROMOTE_IMAGES:-} ]]; then
+            read -r -a images <<< "$GITOPS_PROMOTE_IMAGES"
+            for image in "${images[@]}"; do promote_args+=(--image "$image"); done
+        fi
+        base=${GITOPS_PROMOTE_BASE:-${CI_DEFAULT_BRANCH:-${GITHUB_REF_NAME:-$(git branch --show-current)}}}
+        before=$(git rev-parse HEAD)
+        set +e
+        "$gitops" promote "$from" "$to" --commit "${promote_args[@]}"
+        code=$?
+        set -e
+        output exit-code "$code"
+        if [[ $code != 0 ]]; then
+            echo "### gitops promote $from → $to failed (exit $code)" | summary
+            exit "$code"
+        fi
+        if [[ $(git rev-parse HEAD) == "$before" ]]; then
+            output promoted false
+            echo "### gitops promote: $to already runs $from's images" | summary
+            exit 0
+        fi
+        branch=$(git branch --show-current)
+        title="Promote $from to $to"
+        body=$(git log -1 --format=%b)
+        remote=${GITOPS_PUSH_REMOTE:-origin}
+        if [[ -n ${GITLAB_CI:-} ]]; then
+            # The job token cannot push: a token with write_repository, given to git by a
+            # credential helper so that it never appears in a URL or a message.
+            push=(git)
+            if [[ -n ${GITOPS_GITLAB_TOKEN:-} && -n ${CI_SERVER_HOST:-} && -n ${CI_PROJECT_PATH:-} ]]; then
+                push+=(-c "credential.helper=!f() { echo username=oauth2; echo \"password=\$GITOPS_GITLAB_TOKEN\"; }; f")
+                remote="https://$CI_SERVER_HOST/$CI_PROJECT_PATH.git"
+            fi
+            "${push[@]}" push -q \
+                -o merge_request.create \
+                -o "merge_request.target=$base" \
+                -o "merge_request.title=$title" \
+                -o "merge_request.description=$body" \
+                -o merge_request.remove_source_branch \
+                "$remote" "$branch"
+        else
+            git push -q "$remote" "$branch"
+            "${GITOPS_GH:-gh}" pr create --base "$base" --head "$branch" --title "$title" --body "$body"
+        fi
+        output promoted true
+        output branch "$branch"
+        { echo "### gitops promote: $title"; echo; echo "Branch \`$branch\`, request opened against \`$base\`:"; echo; sed 's/^/- /' <<< "$body"; } | summary
+        ;;
     *)
-        echo "usage: gitops-ci.sh diff|apply|drift|gate|targets" >&2
+        echo "usage: gitops-ci.sh diff|apply|drift|gate|targets|promote" >&2
         exit 64
         ;;
 esac
