@@ -473,6 +473,30 @@ fn live_lists_the_commits_staging_runs_that_production_does_not() {
         text.stdout
     );
 
+    // A shallow CI clone lacks production's commit: it says what to fetch.
+    let shallow = tempfile::tempdir().unwrap();
+    repo.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        &format!("file://{}", repo.path().display()),
+        &shallow.path().display().to_string(),
+    ]);
+    let cut = Gitops::new(["compare", "staging", "production", "--live"])
+        .current_dir(shallow.path())
+        .on_cluster()
+        .run();
+    cut.expect_code(1);
+    assert!(
+        cut.stderr.contains(&format!(
+            "commit {first} (deployed to production) is not in this clone"
+        )) && cut.stderr.contains("git fetch --unshallow")
+            && cut.stderr.contains("fetch-depth: 0"),
+        "{}",
+        cut.stderr
+    );
+
     let never = compare_live(&repo, "staging", "preview", &[]);
     never.expect_code(2);
     assert!(

@@ -469,7 +469,7 @@ fn version_names_the_renderers() {
     assert!(run
         .stdout
         .starts_with(&format!("gitops {}\n", env!("CARGO_PKG_VERSION"))));
-    for tool in ["helm", "kustomize", "kubectl"] {
+    for tool in ["helm", "kustomize", "kubectl", "sops"] {
         assert!(run.stdout.contains(&format!("\n{tool} ")), "{}", run.stdout);
     }
     let json = gitops(&["version", "-o", "json"]);
@@ -477,6 +477,12 @@ fn version_names_the_renderers() {
     assert!(
         value["renderers"]["helm"]["version"].is_string(),
         "helm must be installed for the test suite: {value}"
+    );
+    assert!(
+        value["renderers"]["sops"]["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("sops 3.")),
+        "sops must be installed for the test suite: {value}"
     );
 }
 

@@ -7,11 +7,15 @@ use crate::exit::Exit;
 use crate::render::tools::{self, Tool};
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let found: Vec<(Tool, Option<(std::path::PathBuf, String)>)> =
-        [tools::HELM, tools::KUSTOMIZE, tools::KUBECTL]
-            .into_iter()
-            .map(|tool| (tool, tools::version(tool)))
-            .collect();
+    let found: Vec<(Tool, Option<(std::path::PathBuf, String)>)> = [
+        tools::HELM,
+        tools::KUSTOMIZE,
+        tools::KUBECTL,
+        crate::render::sops::SOPS,
+    ]
+    .into_iter()
+    .map(|tool| (tool, tools::version(tool)))
+    .collect();
     if global.output == OutputFormat::Json {
         let renderers: serde_json::Map<String, serde_json::Value> = found
             .iter()

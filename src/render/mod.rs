@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod order;
 mod plain;
 mod runner;
+pub mod sops;
 pub mod tools;
 pub mod validate;
 
@@ -90,6 +91,8 @@ pub enum RenderError {
     NotFound { path: String },
     #[error("{path} holds no *.yaml, *.yml or *.json manifests but {found}: gitops renders plain YAML/JSON, kustomizations and Helm charts (not jsonnet, CUE or templates); render them to YAML first, or point the target at the manifests")]
     NoManifests { path: String, found: String },
+    #[error(transparent)]
+    Sops(#[from] sops::SopsError),
     #[error("{0}")]
     RendererMissing(String),
     #[error("{command} failed{status}:\n{stderr}")]

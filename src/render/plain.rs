@@ -13,7 +13,11 @@ use crate::yaml::Document;
 pub fn read_file(path: &Path) -> Result<Vec<Manifest>, RenderError> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
     let file = display_path(path);
-    let text = utf8(bytes, &file)?;
+    let mut text = utf8(bytes, &file)?;
+    // A SOPS-encrypted file is read as its plaintext, which stays in memory.
+    if super::sops::is_encrypted(&text) {
+        text = super::sops::decrypt(path, &text)?;
+    }
     if has_extension(path, &["json"]) {
         Ok(parse_json(&text, &file)?)
     } else {

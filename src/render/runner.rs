@@ -8,9 +8,23 @@ use super::{utf8, RenderError};
 use crate::log;
 
 pub(super) fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String, RenderError> {
+    run_with_stdin(tool, program, args, None)
+}
+
+/// `run`, handing the program `stdin` (decrypted values: they go through a pipe, never a file).
+pub(super) fn run_with_stdin(
+    tool: Tool,
+    program: &Path,
+    args: &[String],
+    stdin: Option<&str>,
+) -> Result<String, RenderError> {
     let command = display_command(tool, args);
     log::verbose(&format!("running {command}"));
-    let output = tools::run(program, args, None).map_err(|e| match e.kind() {
+    let output = match stdin {
+        Some(input) => tools::run_with_stdin(program, args, input),
+        None => tools::run(program, args, None),
+    }
+    .map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => RenderError::RendererMissing(tool.missing_hint()),
         _ => RenderError::RendererFailed {
             command: command.clone(),

@@ -75,15 +75,57 @@ where
     command.output()
 }
 
+/// Like `run`, writing `input` to the program's stdin (from a thread, so that a program that
+/// writes much before reading all of it cannot deadlock).
+pub fn run_with_stdin<I, S>(program: &Path, args: I, input: &str) -> std::io::Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdin"))?;
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output()?;
+    // A program that exits without reading it all is not an error of ours.
+    let _ = writer.join();
+    Ok(output)
+}
+
+/// Like `run`, with extra environment variables.
+pub fn run_with_env<I, S>(program: &Path, args: I, env: &[(&str, &str)]) -> std::io::Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+}
+
 /// One line of version text for `gitops version`, or None when the tool is absent or fails.
 pub fn version(tool: Tool) -> Option<(PathBuf, String)> {
     let path = tool.locate()?;
     let args: &[&str] = match tool.name {
         "helm" => &["version", "--short"],
         "kustomize" => &["version"],
+        "sops" => &["--version"],
         _ => &["version", "--client", "-o", "json"],
     };
-    let output = run(&path, args, None).ok().filter(|o| o.status.success())?;
+    let output = run_with_env(&path, args, &[("SOPS_DISABLE_VERSION_CHECK", "1")])
+        .ok()
+        .filter(|o| o.status.success())?;
     let text = String::from_utf8_lossy(&output.stdout);
     let version = if tool.name == "kubectl" {
         kubectl_versions(&text)?

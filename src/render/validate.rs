@@ -49,8 +49,36 @@ pub fn validate(manifests: &[Manifest], default_namespace: &str) -> Vec<Problem>
     problems
 }
 
+/// A Secret whose values are gitops' own masks came from a masked `gitops render`: applying it
+/// would store the mask (or, for `data`, be refused by the server with an HTTP 500).
+fn masked_secret(object: &Value) -> Option<String> {
+    if !crate::mask::is_secret(object) {
+        return None;
+    }
+    let masked: Vec<&str> = ["data", "stringData"]
+        .iter()
+        .filter_map(|field| object.get(*field)?.as_object())
+        .flat_map(|entries| entries.iter())
+        .filter(|(_, v)| {
+            v.as_str()
+                .is_some_and(|v| v.starts_with(crate::mask::HIDDEN.trim_end_matches('>')))
+        })
+        .map(|(k, _)| k.as_str())
+        .collect();
+    (!masked.is_empty()).then(|| {
+        format!(
+            "the values of {} are gitops' mask {}, not the secret: this came from a masked `gitops render`; render with --show-secrets (or apply the source itself)",
+            masked.join(", "),
+            crate::mask::HIDDEN
+        )
+    })
+}
+
 fn check_object(manifest: &Manifest, report: &mut impl FnMut(String)) {
     let object = &manifest.object;
+    if let Some(message) = masked_secret(object) {
+        report(message);
+    }
     for field in ["apiVersion", "kind"] {
         match object.get(field) {
             None | Some(Value::Null) => report(format!("{field} is missing")),
@@ -225,6 +253,22 @@ fn crd_scopes(manifests: &[Manifest]) -> HashMap<(String, String), bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_masked_secret_is_refused_naming_its_keys() {
+        let found = problems("apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: <hidden>\n  user: admin\ndata:\n  token: \"<hidden: changed>\"\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("the values of token, password are gitops' mask <hidden>")
+                || found[0].contains("the values of password, token"),
+            "{found:?}"
+        );
+        assert!(found[0].contains("--show-secrets"));
+        assert!(problems(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hidden}\n"
+        )
+        .is_empty());
+    }
     use crate::render::manifest::parse_stream;
 
     fn problems(text: &str) -> Vec<String> {
