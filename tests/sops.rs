@@ -39,6 +39,11 @@ fn sops() -> PathBuf {
 /// Encrypts `plaintext` for the test key with the real sops, as a user would
 /// (`--encrypted-regex` for manifests, whole files for values).
 fn encrypt(dir: &Path, file: &str, plaintext: &str, regex: Option<&str>) {
+    encrypt_for(dir, file, plaintext, regex, &recipient("age-key.txt"));
+}
+
+/// `encrypt` for these recipients (comma-separated age public keys).
+fn encrypt_for(dir: &Path, file: &str, plaintext: &str, regex: Option<&str>, recipients: &str) {
     let path = dir.join(file);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, plaintext).unwrap();
@@ -60,7 +65,8 @@ fn encrypt(dir: &Path, file: &str, plaintext: &str, regex: Option<&str>) {
     );
     let encrypted = std::fs::read_to_string(&path).unwrap();
     assert!(
-        encrypted.contains("ENC[AES256_GCM") && encrypted.contains("sops:"),
+        encrypted.contains("ENC[AES256_GCM")
+            && (encrypted.contains("sops:") || encrypted.contains("sops_mac=")),
         "{encrypted}"
     );
 }
@@ -334,13 +340,54 @@ fn a_missing_key_a_wrong_key_and_a_tampered_file_stop_before_any_write() {
     );
 }
 
+/// Files under `dir` in gitops' temporary directories (`gitops-*`) that contain a value.
+fn files_containing(dir: &Path, values: &[&str]) -> Vec<String> {
+    fn visit(path: &Path, values: &[&str], found: &mut Vec<String>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                visit(&entry.path(), values, found);
+            }
+        } else if let Ok(text) = std::fs::read_to_string(path) {
+            if values
+                .iter()
+                .any(|v| text.contains(v) || text.contains(&base64(v.as_bytes())))
+            {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("gitops-") {
+            visit(&entry.path(), values, &mut found);
+        }
+    }
+    found
+}
+
+/// Copies gitops left in memory-backed storage.
+fn scratch_left() -> Vec<String> {
+    std::fs::read_dir("/dev/shm")
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("gitops-sops-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
-fn a_kustomization_reading_an_encrypted_file_is_refused_never_built_with_ciphertext() {
+fn a_kustomize_overlay_with_encrypted_resources_and_a_component_generator_is_built_from_plaintext()
+{
+    let ns = TestNamespace::new("sops-kustomize");
     let dir = tempfile::tempdir().unwrap();
+    let (password, api_key) = ("kustomized-secret-1", "component-api-key-7");
     encrypt(
         dir.path(),
         "base/db.yaml",
-        &secret("shop", "db", "kustomized-secret-1"),
+        &secret(&ns.name, "db", password),
         Some("^(data|stringData)$"),
     );
     write(
@@ -348,18 +395,162 @@ fn a_kustomization_reading_an_encrypted_file_is_refused_never_built_with_ciphert
         "base/kustomization.yaml",
         "resources: [db.yaml]\n",
     );
+    encrypt(
+        dir.path(),
+        "components/api/api.env",
+        &format!("API_KEY={api_key}\nREGION=eu\n"),
+        None,
+    );
+    write(
+        dir.path(),
+        "components/api/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nsecretGenerator:\n  - name: api\n    envs: [api.env]\n",
+    );
     write(
         dir.path(),
         "overlay/kustomization.yaml",
-        "namespace: shop\nresources: [../base]\n",
+        &format!(
+            "namespace: {}\nresources: [../base]\ncomponents: [../components/api]\n",
+            ns.name
+        ),
     );
-    let run = gitops(dir.path(), Some("age-key.txt"), &["render", "overlay"]);
-    run.expect_code(1);
+    let apply = gitops(
+        dir.path(),
+        Some("age-key.txt"),
+        &["apply", "overlay", "--name", "sops-kustomize", "-v"],
+    );
+    apply.expect_code(0);
+    assert_never_printed(&apply, &[password, api_key]);
     assert!(
-        run.stderr
-            .contains("base/db.yaml: encrypted with SOPS and read by the kustomization overlay"),
+        !apply.stderr.contains("/dev/shm") && !apply.stdout.contains("/dev/shm"),
         "{}",
-        run.stderr
+        apply.stderr
     );
-    assert_eq!(run.stdout, "");
+    assert_eq!(
+        stored(&ns.name, "db", "password"),
+        base64(password.as_bytes())
+    );
+    let generated = kubectl_ok(&["-n", &ns.name, "get", "secrets", "-o", "name"], None);
+    let api = generated
+        .lines()
+        .find_map(|l| l.strip_prefix("secret/").filter(|n| n.starts_with("api-")))
+        .unwrap_or_else(|| panic!("no generated api secret in {generated}"));
+    assert_eq!(stored(&ns.name, api, "API_KEY"), base64(api_key.as_bytes()));
+    gitops(
+        dir.path(),
+        Some("age-key.txt"),
+        &["diff", "overlay", "--name", "sops-kustomize"],
+    )
+    .expect_code(0);
+
+    // Encrypted again with the same plaintext: the generator's hash is the same, no change.
+    encrypt(
+        dir.path(),
+        "components/api/api.env",
+        &format!("API_KEY={api_key}\nREGION=eu\n"),
+        None,
+    );
+    gitops(
+        dir.path(),
+        Some("age-key.txt"),
+        &["diff", "overlay", "--name", "sops-kustomize"],
+    )
+    .expect_code(0);
+
+    // A kustomize failure names the real files, never the copy, and leaves no copy behind.
+    write(
+        dir.path(),
+        "overlay/kustomization.yaml",
+        &format!(
+            "namespace: {}\nresources: [../base, missing.yaml]\ncomponents: [../components/api]\n",
+            ns.name
+        ),
+    );
+    let failed = gitops(
+        dir.path(),
+        Some("age-key.txt"),
+        &["diff", "overlay", "--name", "sops-kustomize"],
+    );
+    failed.expect_code(1);
+    assert!(
+        !failed.stderr.contains("/dev/shm") && failed.stderr.contains("missing.yaml"),
+        "{}",
+        failed.stderr
+    );
+    assert_never_printed(&failed, &[password, api_key]);
+    // No temporary file of gitops holds a plaintext value.
+    for leak in files_containing(&std::env::temp_dir(), &[password, api_key]) {
+        panic!("{leak} holds a decrypted value");
+    }
+    // Nothing stays in memory-backed storage (another test's copy may come and go meanwhile).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !scratch_left().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left in /dev/shm: {:?}",
+            scratch_left()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_during_a_build_removes_the_decrypted_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    encrypt(
+        dir.path(),
+        "app/db.yaml",
+        &secret("shop", "db", "interrupted-secret"),
+        Some("^(data|stringData)$"),
+    );
+    write(
+        dir.path(),
+        "app/kustomization.yaml",
+        "resources: [db.yaml]\n",
+    );
+    // A kustomize that hangs, so that the copy is in use when the signal comes.
+    let bin = tempfile::tempdir().unwrap();
+    let slow = bin.path().join("kustomize");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 60\n").unwrap();
+    let mut permissions = std::fs::metadata(&slow).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&slow, permissions).unwrap();
+    let before = scratch_left();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args(["render", "app"])
+        .current_dir(dir.path())
+        .env("GITOPS_KUSTOMIZE", &slow)
+        .env("GITOPS_SOPS", sops())
+        .env("SOPS_AGE_KEY_FILE", key_file("age-key.txt"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let made = loop {
+        let now: Vec<String> = scratch_left()
+            .into_iter()
+            .filter(|d| !before.contains(d))
+            .collect();
+        if !now.is_empty() {
+            break now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no decrypted copy appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(130));
+    let left: Vec<String> = scratch_left()
+        .into_iter()
+        .filter(|d| made.contains(d))
+        .collect();
+    assert!(left.is_empty(), "left in /dev/shm: {left:?}");
 }

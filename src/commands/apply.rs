@@ -98,6 +98,7 @@ pub(super) fn execute(
             };
             // A cancelled CI job (SIGINT, SIGTERM) gives the lease back instead of leaving it
             // to expire; what was written stays, and the next run continues from there.
+            crate::render::scratch::signals_handled_elsewhere(true);
             let result = tokio::select! {
                 result = result => result,
                 signal = interrupted() => Err(anyhow::anyhow!(
@@ -109,6 +110,7 @@ pub(super) fn execute(
             if let Some(guard) = held.into_inner() {
                 guard.release().await;
             }
+            crate::render::scratch::signals_handled_elsewhere(false);
             match result? {
                 Outcome::Healthy if flags.dry_run => {}
                 Outcome::Healthy if flags.no_wait => log::info(&format!(

@@ -8,20 +8,28 @@ use super::tools::{self, Tool};
 use super::HelmSettings;
 use super::{display_path, RenderError};
 
+/// Where decrypted copies live (render/scratch.rs).
+const MEMORY_ROOT: &str = "/dev/shm";
+
 /// `kustomize build DIR`, else `kubectl kustomize DIR`.
 pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let shown = display_path(dir);
-    // kustomize would read ciphertext as if it were the secret: never build with it.
-    let encrypted = super::sops::encrypted_files(&super::inputs::inputs(dir, &[]));
-    if let Some(file) = encrypted.first() {
-        return Err(super::sops::SopsError::Unsupported {
-            file: display_path(file),
-            message: format!(
-                "encrypted with SOPS and read by the kustomization {shown}; gitops decrypts SOPS files in plain directories and Helm values files, not yet inside kustomizations (docs/secrets.md), and never builds with the ciphertext"
-            ),
+    // kustomize must build the plaintext (a secretGenerator hashes what it reads), so a
+    // kustomization that reads encrypted files is built from a memory-backed copy in which
+    // they are decrypted.
+    let inputs = super::inputs::inputs(dir, &[]);
+    let encrypted = super::sops::encrypted_files(&inputs);
+    let scratch = match encrypted.is_empty() {
+        true => None,
+        false => Some(super::scratch::Scratch::build(&inputs, &encrypted)?),
+    };
+    let built_dir = match &scratch {
+        Some(scratch) => {
+            scratch.path_of(&dir.canonicalize().map_err(|e| super::io_error(dir, &e))?)
         }
-        .into());
-    }
+        None => dir.to_path_buf(),
+    };
+    let dir = built_dir.as_path();
     // The real path for the program (a revision's temporary directory included); `shown`
     // for messages.
     let (tool, program, verb): (Tool, PathBuf, &str) = match tools::KUSTOMIZE.locate() {
@@ -46,7 +54,29 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let (stdout, origins) = match (wrapped, &wrapper) {
         (Some(stdout), Some(wrapper)) => (stdout, Some(wrapper)),
         _ => (
-            run(tool, &program, &[verb.to_owned(), program_path(dir)])?,
+            match &scratch {
+                // Run inside the copy: its location is not an argument, so never shown.
+                Some(_) => {
+                    super::runner::run_in(tool, &program, &[verb.to_owned(), ".".to_owned()], dir)
+                }
+                None => run(tool, &program, &[verb.to_owned(), program_path(dir)]),
+            }
+            .map_err(|e| match (&scratch, e) {
+                // The copy's location never shows: its paths read as the real ones.
+                (
+                    Some(scratch),
+                    RenderError::RendererFailed {
+                        command,
+                        status,
+                        stderr,
+                    },
+                ) => RenderError::RendererFailed {
+                    command: scratch.real_text(&command),
+                    status,
+                    stderr: scratch.real_text(&stderr),
+                },
+                (_, e) => e,
+            })?,
             None,
         ),
     };
@@ -56,6 +86,14 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     }
     if let Some(wrapper) = origins {
         wrapper.take_origins(&mut manifests);
+    }
+    if let Some(scratch) = &scratch {
+        for manifest in &mut manifests {
+            if Path::new(&manifest.origin.file).starts_with(MEMORY_ROOT) {
+                manifest.origin.file =
+                    display_path(&scratch.real_path(Path::new(&manifest.origin.file)));
+            }
+        }
     }
     Ok(manifests)
 }

@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod order;
 mod plain;
 mod runner;
+pub mod scratch;
 pub mod sops;
 pub mod tools;
 pub mod validate;

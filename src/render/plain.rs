@@ -41,9 +41,32 @@ pub fn read_dir(root: &Path) -> Result<Vec<Manifest>, RenderError> {
             found: found.join(", "),
         });
     }
+    // Files are read in parallel chunks (each SOPS file costs a sops process), then joined in
+    // order; the first error in file order is the one reported.
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get() * 2)
+        .clamp(1, 8);
+    let chunk = files.len().div_ceil(workers).max(1);
+    let results: Vec<Result<Vec<Manifest>, RenderError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|f| read_file(f)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(RenderError::Io {
+                        path: display_path(root),
+                        message: "a reader thread stopped unexpectedly".into(),
+                    })]
+                })
+            })
+            .collect()
+    });
     let mut manifests = Vec::new();
-    for file in files {
-        manifests.extend(read_file(&file)?);
+    for result in results {
+        manifests.extend(result?);
     }
     Ok(manifests)
 }

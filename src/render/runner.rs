@@ -11,6 +11,23 @@ pub(super) fn run(tool: Tool, program: &Path, args: &[String]) -> Result<String,
     run_with_stdin(tool, program, args, None)
 }
 
+/// `run` in directory `cwd` (so that a path that must not be shown is not an argument).
+pub(super) fn run_in(
+    tool: Tool,
+    program: &Path,
+    args: &[String],
+    cwd: &Path,
+) -> Result<String, RenderError> {
+    let command = display_command(tool, args);
+    log::verbose(&format!("running {command}"));
+    let output = tools::run(program, args, Some(cwd)).map_err(|e| RenderError::RendererFailed {
+        command: command.clone(),
+        status: String::new(),
+        stderr: e.to_string(),
+    })?;
+    finish(command, output)
+}
+
 /// `run`, handing the program `stdin` (decrypted values: they go through a pipe, never a file).
 pub(super) fn run_with_stdin(
     tool: Tool,
@@ -32,6 +49,11 @@ pub(super) fn run_with_stdin(
             stderr: e.to_string(),
         },
     })?;
+    finish(command, output)
+}
+
+/// A finished program's stdout, or its failure said for people.
+fn finish(command: String, output: std::process::Output) -> Result<String, RenderError> {
     if !output.status.success() {
         let status = output.status.code().map_or_else(
             || " (killed by a signal)".to_owned(),

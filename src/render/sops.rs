@@ -98,10 +98,11 @@ pub fn decrypt(path: &Path, text: &str) -> Result<String, SopsError> {
         file: file.clone(),
         hint: SOPS.missing_hint(),
     })?;
-    let format = if path.extension().is_some_and(|e| e == "json") {
-        "json"
-    } else {
-        "yaml"
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => "json",
+        Some("env") => "dotenv",
+        _ if is_encrypted_dotenv(text) => "dotenv",
+        _ => "yaml",
     };
     let args = [
         "decrypt",
