@@ -96,6 +96,8 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Version of gitops and of the renderers it found
     Version,
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish
+    Completion(CompletionArgs),
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +147,9 @@ pub struct DiffArgs {
     /// Exit 4 when the plan deletes or prunes something (4 wins over 2)
     #[arg(long, conflicts_with = "exit_zero")]
     pub fail_on_destructive: bool,
+    /// Plan the other targets when one cannot be planned; the run then exits 1
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 /// The causes `diff --only` selects.
@@ -209,6 +214,10 @@ pub struct ApplyFlags {
     /// Most API requests in flight at once
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+    /// Go on with the other targets after one failed or was unhealthy (its dependents are
+    /// skipped); the exit code is the worst of the run
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 /// `--prune` / `--no-prune` (the last one given wins): Some(choice), or None for the
@@ -250,6 +259,16 @@ pub struct TargetsArgs {
     /// JSON output (same as -o json)
     #[arg(long)]
     pub json: bool,
+    /// Only the names, one per line (for scripts and shell completion)
+    #[arg(long, conflicts_with = "json")]
+    pub names: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell: bash, zsh, fish, powershell or elvish
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,9 @@ pub struct TargetConfig {
     pub history: Option<HistoryConfig>,
     /// Where `gitops promote` writes this target's image tags (Helm values keys).
     pub promote: Option<PromoteConfig>,
+    /// Targets applied (and healthy) before this one in the same run.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 /// `promote: {images: {web: image.tag}}`: a container, workload or image name → the dotted
@@ -166,6 +169,58 @@ fn check_history(history: Option<&HistoryConfig>, whose: &str) -> Result<(), Str
     }
 }
 
+/// `dependsOn` names targets of the file, not the target itself, and has no cycle.
+fn check_dependencies(targets: &[TargetConfig]) -> Result<(), String> {
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    for target in targets {
+        for needed in &target.depends_on {
+            if needed == &target.name {
+                return Err(format!(
+                    "target {:?}: dependsOn names the target itself",
+                    target.name
+                ));
+            }
+            if !names.contains(&needed.as_str()) {
+                return Err(format!(
+                    "target {:?}: dependsOn names {needed:?}, which is not a target of this file (targets: {})",
+                    target.name,
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    // Depth-first search; a target met again while still on the path closes a cycle.
+    fn visit<'a>(
+        name: &'a str,
+        targets: &'a [TargetConfig],
+        path: &mut Vec<&'a str>,
+        done: &mut Vec<&'a str>,
+    ) -> Result<(), String> {
+        if done.contains(&name) {
+            return Ok(());
+        }
+        if let Some(start) = path.iter().position(|n| *n == name) {
+            let mut cycle: Vec<&str> = path[start..].to_vec();
+            cycle.push(name);
+            return Err(format!("dependsOn makes a cycle: {}", cycle.join(" -> ")));
+        }
+        path.push(name);
+        if let Some(target) = targets.iter().find(|t| t.name == name) {
+            for needed in &target.depends_on {
+                visit(needed, targets, path, done)?;
+            }
+        }
+        path.pop();
+        done.push(name);
+        Ok(())
+    }
+    let mut done = Vec::new();
+    for target in targets {
+        visit(&target.name, targets, &mut Vec::new(), &mut done)?;
+    }
+    Ok(())
+}
+
 fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
     check_history(content.history.as_ref(), "")?;
     let mut seen = std::collections::HashSet::new();
@@ -205,6 +260,7 @@ fn check(content: &ConfigFile, dir: &Path) -> Result<(), String> {
             }
         }
     }
+    check_dependencies(&content.targets)?;
     for rule in &content.ignore_differences {
         if let Some(bad) = rule.json_pointers.iter().find(|p| !p.starts_with('/')) {
             return Err(format!(
@@ -253,6 +309,43 @@ fn scalar_text(value: &serde_yaml::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn targets(spec: &[(&str, &[&str])]) -> Vec<TargetConfig> {
+        spec.iter()
+            .map(|(name, deps)| TargetConfig {
+                name: (*name).to_owned(),
+                path: ".".into(),
+                context: None,
+                namespace: None,
+                prune: None,
+                timeout: None,
+                create_namespace: None,
+                helm: None,
+                history: None,
+                promote: None,
+                depends_on: deps.iter().map(|d| (*d).to_owned()).collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn depends_on_names_known_targets_without_cycles() {
+        assert_eq!(
+            check_dependencies(&targets(&[("crds", &[]), ("app", &["crds"])])),
+            Ok(())
+        );
+        assert_eq!(
+            check_dependencies(&targets(&[("app", &["platform"])])),
+            Err("target \"app\": dependsOn names \"platform\", which is not a target of this file (targets: app)".into())
+        );
+        assert_eq!(
+            check_dependencies(&targets(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"])])),
+            Err("dependsOn makes a cycle: a -> b -> c -> a".into())
+        );
+        assert!(check_dependencies(&targets(&[("a", &["a"])]))
+            .unwrap_err()
+            .contains("itself"));
+    }
 
     #[test]
     fn unknown_keys_are_named_with_their_line() {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use gitops::cli::Cli;
-use gitops::exit::{Exit, UsageError};
+use gitops::exit::Exit;
 use gitops::{commands, log};
 
 fn main() -> ExitCode {
@@ -38,26 +38,5 @@ fn usage_exit(error: &clap::Error) -> u8 {
 }
 
 fn report(error: &anyhow::Error) -> Exit {
-    if let Some(io) = error.downcast_ref::<std::io::Error>() {
-        // `gitops render | head`: the reader left; that is not a failure of ours.
-        if io.kind() == std::io::ErrorKind::BrokenPipe {
-            return Exit::Success;
-        }
-    }
-    let message = error
-        .chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ");
-    log::error(&message);
-    if error.downcast_ref::<UsageError>().is_some() {
-        Exit::Usage
-    } else if matches!(
-        error.downcast_ref::<gitops::apply::ApplyError>(),
-        Some(gitops::apply::ApplyError::Destructive { .. })
-    ) {
-        Exit::Destructive
-    } else {
-        Exit::Error
-    }
+    commands::report_error(error)
 }

@@ -30,6 +30,8 @@ pub struct Target {
     pub derived_name: bool,
     /// History records kept (gitops.yaml `history.limit`).
     pub history_limit: usize,
+    /// Targets of the same gitops.yaml applied (and healthy) before this one (`dependsOn`).
+    pub depends_on: Vec<String>,
 }
 
 /// The target-selecting flags of one run.
@@ -179,6 +181,7 @@ pub fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Re
         config_file: Some(config.file.clone()),
         derived_name: false,
         history_limit: config.history_limit(Some(spec)),
+        depends_on: spec.depends_on.clone(),
     })
 }
 
@@ -216,6 +219,7 @@ fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
         config_file: None,
         derived_name,
         history_limit: config::HISTORY_DEFAULT_LIMIT,
+        depends_on: Vec::new(),
     })
 }
 
@@ -246,4 +250,54 @@ pub fn ignore_rules(config: Option<&Config>) -> Vec<IgnoreRule> {
     config
         .map(|c| c.content.ignore_differences.clone())
         .unwrap_or_default()
+}
+
+/// The order to apply targets in: every target after those of its `dependsOn` that are in the
+/// list, otherwise as listed (gitops.yaml order). Dependencies outside the list are not waited
+/// for. gitops.yaml has no cycles (checked when it is loaded); should one reach here, the rest
+/// follow in list order.
+pub fn dependency_order(targets: &[(&str, &[String])]) -> Vec<usize> {
+    let mut placed: Vec<usize> = Vec::with_capacity(targets.len());
+    while placed.len() < targets.len() {
+        let ready = (0..targets.len()).find(|&i| {
+            !placed.contains(&i)
+                && targets[i].1.iter().all(|needed| {
+                    targets
+                        .iter()
+                        .position(|(name, _)| name == needed)
+                        .is_none_or(|j| placed.contains(&j))
+                })
+        });
+        match ready {
+            Some(i) => placed.push(i),
+            None => {
+                let rest: Vec<usize> = (0..targets.len()).filter(|i| !placed.contains(i)).collect();
+                placed.extend(rest);
+            }
+        }
+    }
+    placed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_come_first_and_the_rest_keeps_its_order() {
+        let (none, crds, app, platform): (Vec<String>, Vec<String>, Vec<String>, Vec<String>) = (
+            vec![],
+            vec![],
+            vec!["platform".into(), "crds".into()],
+            vec!["crds".into()],
+        );
+        let order = dependency_order(&[
+            ("app", &app),
+            ("docs", &none),
+            ("platform", &platform),
+            ("crds", &crds),
+            ("outside", &["elsewhere".to_owned()]),
+        ]);
+        assert_eq!(order, [1, 3, 2, 0, 4]);
+    }
 }

@@ -430,10 +430,15 @@ fn targets_are_selected_from_gitops_yaml() {
     assert_eq!(
         targets,
         serde_json::json!([
-            {"schemaVersion": "1.0", "name": "alpha", "path": "apps/a", "namespace": "ns-a", "context": null, "prune": true, "timeout": null, "createNamespace": false},
-            {"schemaVersion": "1.0", "name": "beta", "path": "apps/b", "namespace": null, "context": null, "prune": false, "timeout": "90s", "createNamespace": false},
+            {"schemaVersion": "1.0", "name": "alpha", "path": "apps/a", "namespace": "ns-a", "context": null, "prune": true, "timeout": null, "createNamespace": false, "dependsOn": []},
+            {"schemaVersion": "1.0", "name": "beta", "path": "apps/b", "namespace": null, "context": null, "prune": false, "timeout": "90s", "createNamespace": false, "dependsOn": []},
         ])
     );
+    let names = Gitops::new(["targets", "--names"])
+        .current_dir(dir.path())
+        .run();
+    names.expect_code(0);
+    assert_eq!(names.stdout, "alpha\nbeta\n");
     let table = Gitops::new(["targets"]).current_dir(dir.path()).run();
     table.expect_code(0);
     assert_eq!(

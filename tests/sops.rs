@@ -52,7 +52,7 @@ fn encrypt_for(dir: &Path, file: &str, plaintext: &str, regex: Option<&str>, rec
         "encrypt",
         "--in-place",
         "--age",
-        &recipient("age-key.txt"),
+        recipients,
     ]);
     if let Some(regex) = regex {
         command.args(["--encrypted-regex", regex]);
@@ -169,6 +169,26 @@ fn an_encrypted_secret_is_applied_with_its_plaintext_and_re_encryption_is_no_cha
     gitops(
         dir.path(),
         Some("age-key.txt"),
+        &["diff", "app", "--name", "sops-app"],
+    )
+    .expect_code(0);
+
+    // New recipients (a key added): no change either; the new key alone decrypts it.
+    let both = format!(
+        "{},{}",
+        recipient("age-key.txt"),
+        recipient("other-age-key.txt")
+    );
+    encrypt_for(
+        dir.path(),
+        "app/db.yaml",
+        &secret(&ns.name, "db", first),
+        Some("^(data|stringData)$"),
+        &both,
+    );
+    gitops(
+        dir.path(),
+        Some("other-age-key.txt"),
         &["diff", "app", "--name", "sops-app"],
     )
     .expect_code(0);
@@ -479,9 +499,8 @@ fn a_kustomize_overlay_with_encrypted_resources_and_a_component_generator_is_bui
     );
     assert_never_printed(&failed, &[password, api_key]);
     // No temporary file of gitops holds a plaintext value.
-    for leak in files_containing(&std::env::temp_dir(), &[password, api_key]) {
-        panic!("{leak} holds a decrypted value");
-    }
+    let leaks = files_containing(&std::env::temp_dir(), &[password, api_key]);
+    assert!(leaks.is_empty(), "decrypted values in {leaks:?}");
     // Nothing stays in memory-backed storage (another test's copy may come and go meanwhile).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !scratch_left().is_empty() {

@@ -22,27 +22,39 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
         shortcut: !args.full_dry_run,
     };
     let runtime = super::runtime()?;
+    // With --keep-going a target that cannot be planned is said and the others are planned.
+    let mut failed = Exit::Success;
     let planned = runtime.block_on(async {
         let mut plans = Vec::with_capacity(rendered.targets.len());
         for rendered in rendered.targets {
             let revision = rendered.revision_label();
             let target = rendered.target;
-            let cluster = target
-                .connection
-                .connect()
-                .await?
-                .with_concurrency(settings.concurrency);
-            let plan = plan_target(
-                &cluster,
-                &target,
-                rendered.manifests,
-                rendered.hooks,
-                revision,
-                ignore.clone(),
-                &settings,
-            )
-            .await?;
-            plans.push((plan, cluster));
+            let planned = async {
+                let cluster = target
+                    .connection
+                    .connect()
+                    .await?
+                    .with_concurrency(settings.concurrency);
+                let plan = plan_target(
+                    &cluster,
+                    &target,
+                    rendered.manifests,
+                    rendered.hooks,
+                    revision,
+                    ignore.clone(),
+                    &settings,
+                )
+                .await?;
+                anyhow::Ok((plan, cluster))
+            }
+            .await;
+            match planned {
+                Ok(planned) => plans.push(planned),
+                Err(error) if args.keep_going => {
+                    failed = super::apply::worse(failed, super::report_error(&error));
+                }
+                Err(error) => return Err(error),
+            }
         }
         anyhow::Ok(plans)
     })?;
@@ -85,11 +97,12 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
     // The exit code follows what is shown (after --only); 4 wins over 2.
     let changes = plans.iter().any(|p| p.summary().has_changes());
     let destructive = plans.iter().any(|p| p.summary().destructive > 0);
-    Ok(if destructive && args.fail_on_destructive {
+    let shown = if destructive && args.fail_on_destructive {
         Exit::Destructive
     } else if changes && !args.exit_zero {
         Exit::Changes
     } else {
         Exit::Success
-    })
+    };
+    Ok(super::apply::worse(failed, shown))
 }

@@ -3,6 +3,7 @@
 mod alert;
 mod apply;
 mod compare;
+mod completion;
 mod diff;
 mod planning;
 mod promote;
@@ -51,6 +52,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Targets(args) => targets::run(&cli.global, args),
         Command::Schema(args) => schema::run(args),
         Command::Version => version::run(&cli.global),
+        Command::Completion(args) => completion::run(args),
     }
 }
 
@@ -90,4 +92,31 @@ fn resolve_all(targets: Vec<Target>, flags: &RunFlags) -> anyhow::Result<Vec<Res
         .into_iter()
         .map(|target| runtime.block_on(Resolved::new(target, flags)))
         .collect())
+}
+
+/// Says an error on stderr, as the run's end would, and gives the exit code it means: used
+/// where a run goes on past a failed target (`--keep-going`) and by main.
+pub fn report_error(error: &anyhow::Error) -> Exit {
+    if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        // `gitops render | head`: the reader left; that is not a failure of ours.
+        if io.kind() == std::io::ErrorKind::BrokenPipe {
+            return Exit::Success;
+        }
+    }
+    let message = error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+    crate::log::error(&message);
+    if error.downcast_ref::<crate::exit::UsageError>().is_some() {
+        Exit::Usage
+    } else if matches!(
+        error.downcast_ref::<crate::apply::ApplyError>(),
+        Some(crate::apply::ApplyError::Destructive { .. })
+    ) {
+        Exit::Destructive
+    } else {
+        Exit::Error
+    }
 }

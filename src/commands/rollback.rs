@@ -71,6 +71,7 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
                     config_file: None,
                     derived_name: false,
                     history_limit: current.history_limit,
+                    depends_on: current.depends_on.clone(),
                 }
             }
         };

@@ -32,6 +32,11 @@ pub fn run(global: &GlobalArgs, args: &TargetsArgs) -> anyhow::Result<Exit> {
         .iter()
         .filter(|t| chosen.contains(&t.name))
         .collect();
+    if args.names {
+        let names: String = specs.iter().map(|t| format!("{}\n", t.name)).collect();
+        crate::report::write_stdout(&names)?;
+        return Ok(Exit::Success);
+    }
     if args.json || global.output == OutputFormat::Json {
         let list: Vec<_> = specs
             .iter()
@@ -45,6 +50,7 @@ pub fn run(global: &GlobalArgs, args: &TargetsArgs) -> anyhow::Result<Exit> {
                     "prune": t.prune.unwrap_or(true),
                     "timeout": t.timeout,
                     "createNamespace": t.create_namespace.unwrap_or(false),
+                    "dependsOn": t.depends_on,
                 })
             })
             .collect();
