@@ -98,6 +98,8 @@ pub enum Command {
     Version,
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish
     Completion(CompletionArgs),
+    /// Find what the repository can deploy and write gitops.yaml (and CI files with --ci)
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -308,4 +310,24 @@ pub struct PromoteArgs {
     /// Edit files that have uncommitted changes
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Also write the CI files of this system
+    #[arg(long, value_enum, value_name = "SYSTEM")]
+    pub ci: Option<CiSystem>,
+    /// Replace files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// Print what would be written, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The CI systems `init --ci` writes files for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiSystem {
+    Github,
+    Gitlab,
 }

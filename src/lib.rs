@@ -14,6 +14,7 @@ pub mod compare;
 pub mod config;
 pub mod exit;
 pub mod identity;
+pub mod init;
 pub mod inventory;
 pub mod kinds;
 pub mod log;
@@ -70,6 +71,7 @@ mod layering {
         ("audit", &["inventory"]),
         ("compare", &["render"]),
         ("promote", &["compare", "render"]),
+        ("init", &["render"]),
         (
             "report",
             &["audit", "compare", "plan", "inventory", "source"],

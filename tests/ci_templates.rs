@@ -585,3 +585,119 @@ fn the_promote_step_pushes_a_branch_and_opens_a_pull_or_merge_request() {
         read(&summary)
     );
 }
+
+/// A loopback HTTP server over `root` (python3's http.server), stopped on drop.
+struct FileServer {
+    port: u16,
+    child: Child,
+}
+
+impl FileServer {
+    fn start(root: &Path) -> Self {
+        let script = "import functools, http.server, sys\nhandler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\nserver = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)\nprint(server.server_address[1], flush=True)\nserver.serve_forever()\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .arg(root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 serves files");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        FileServer {
+            port: line.trim().parse().expect("a port"),
+            child,
+        }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_install_step_verifies_the_release_checksum() {
+    let releases = tempfile::tempdir().unwrap();
+    let version_dir = releases.path().join("v9.8.7");
+    std::fs::create_dir_all(&version_dir).unwrap();
+    // A release tarball for this machine holding a stand-in binary.
+    let content = tempfile::tempdir().unwrap();
+    std::fs::write(
+        content.path().join("gitops"),
+        "#!/bin/sh\necho gitops 9.8.7\n",
+    )
+    .unwrap();
+    let target = match std::env::consts::ARCH {
+        "aarch64" => "aarch64-unknown-linux-musl",
+        _ => "x86_64-unknown-linux-musl",
+    };
+    let archive = format!("gitops-9.8.7-{target}.tar.gz");
+    let status = Command::new("tar")
+        .args(["-C", &content.path().display().to_string(), "-czf"])
+        .arg(version_dir.join(&archive))
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sum = Command::new("sha256sum")
+        .arg(version_dir.join(&archive))
+        .output()
+        .unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let server = FileServer::start(releases.path());
+    let install = |dir: &Path| {
+        let mut command = Command::new("bash");
+        command
+            .arg(repo_root().join("ci-templates/scripts/install-gitops.sh"))
+            .args(["9.8.7", &dir.display().to_string()])
+            .env(
+                "GITOPS_RELEASE_URL",
+                format!("http://127.0.0.1:{}", server.port),
+            );
+        run_command(command)
+    };
+
+    std::fs::write(
+        version_dir.join("SHA256SUMS"),
+        format!("{sum}  {archive}\n"),
+    )
+    .unwrap();
+    let good = tempfile::tempdir().unwrap();
+    let run = install(good.path());
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("verified and installed"),
+        "{}",
+        run.stderr
+    );
+    let installed = Command::new(good.path().join("bin/gitops"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&installed.stdout), "gitops 9.8.7\n");
+
+    // A tarball that does not match its checksum is never installed.
+    let wrong: String = sum.chars().rev().collect();
+    std::fs::write(
+        version_dir.join("SHA256SUMS"),
+        format!("{wrong}  {archive}\n"),
+    )
+    .unwrap();
+    let bad = tempfile::tempdir().unwrap();
+    let run = install(bad.path());
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("does not match its checksum"),
+        "{}",
+        run.stderr
+    );
+    assert!(!bad.path().join("bin/gitops").exists());
+}

@@ -473,12 +473,19 @@ fn version_names_the_renderers() {
     run.expect_code(0);
     assert!(run
         .stdout
-        .starts_with(&format!("gitops {}\n", env!("CARGO_PKG_VERSION"))));
+        .starts_with(&format!("gitops {} (commit ", env!("CARGO_PKG_VERSION"))));
+    let first = run.stdout.lines().next().unwrap();
+    assert!(first.contains(", built 20"), "{first}");
     for tool in ["helm", "kustomize", "kubectl", "sops"] {
         assert!(run.stdout.contains(&format!("\n{tool} ")), "{}", run.stdout);
     }
     let json = gitops(&["version", "-o", "json"]);
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let commit = value["commit"].as_str().unwrap_or_default();
+    assert!(
+        commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the build records its commit: {value}"
+    );
     assert!(
         value["renderers"]["helm"]["version"].is_string(),
         "helm must be installed for the test suite: {value}"

@@ -5,6 +5,7 @@ mod apply;
 mod compare;
 mod completion;
 mod diff;
+mod init;
 mod planning;
 mod promote;
 mod render;
@@ -53,6 +54,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Schema(args) => schema::run(args),
         Command::Version => version::run(&cli.global),
         Command::Completion(args) => completion::run(args),
+        Command::Init(args) => init::run(&cli.global, args),
     }
 }
 

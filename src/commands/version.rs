@@ -29,11 +29,22 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
             .collect();
         crate::report::write_stdout(&format!(
             "{}\n",
-            json!({"gitops": env!("CARGO_PKG_VERSION"), "renderers": renderers})
+            json!({
+                "gitops": env!("CARGO_PKG_VERSION"),
+                "commit": env!("GITOPS_BUILD_COMMIT"),
+                "built": env!("GITOPS_BUILD_DATE"),
+                "renderers": renderers,
+            })
         ))?;
         return Ok(Exit::Success);
     }
-    let mut text = format!("gitops {}\n", env!("CARGO_PKG_VERSION"));
+    let commit = env!("GITOPS_BUILD_COMMIT");
+    let mut text = format!(
+        "gitops {} (commit {}, built {})\n",
+        env!("CARGO_PKG_VERSION"),
+        &commit[..commit.len().min(12)],
+        env!("GITOPS_BUILD_DATE")
+    );
     for (tool, found) in &found {
         text.push_str(&match found {
             Some((path, version)) => format!("{:<10} {version} ({})\n", tool.name, path.display()),

@@ -47,6 +47,16 @@ pub fn inputs(path: &Path, values: &[String]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Every directory and file a kustomization reads (itself included), canonical, nested ones
+/// too: what makes a kustomization a base or a component of another.
+pub fn kustomization_reads(dir: &Path) -> Vec<PathBuf> {
+    let mut found = BTreeSet::new();
+    if let Ok(dir) = dir.canonicalize() {
+        kustomization_inputs(&dir, &mut found);
+    }
+    found.into_iter().collect()
+}
+
 fn kustomization_inputs(dir: &Path, found: &mut BTreeSet<PathBuf>) {
     if !found.insert(dir.to_path_buf()) {
         return;
