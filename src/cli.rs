@@ -100,6 +100,8 @@ pub enum Command {
     Completion(CompletionArgs),
     /// Find what the repository can deploy and write gitops.yaml (and CI files with --ci)
     Init(InitArgs),
+    /// Print the man page (or write one per command into --dir)
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -330,4 +332,11 @@ pub struct InitArgs {
 pub enum CiSystem {
     Github,
     Gitlab,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write gitops.1 and a page per command into this directory instead
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }

@@ -30,6 +30,14 @@ fn the_templates_pass_github_and_gitlab_schemas_and_actionlint() {
     lint.arg(&broken);
     let run = run_command(lint);
     assert_ne!(run.code, 0, "a broken workflow passed:\n{}", run.stderr);
+    // The image is linted too (hadolint): an untagged base image fails.
+    let dockerfile = dir.path().join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM debian\nRUN cd /tmp && echo hi\n").unwrap();
+    let mut lint = Command::new(repo_root().join("scripts/ci-lint"));
+    lint.arg(&dockerfile);
+    let run = run_command(lint);
+    assert_ne!(run.code, 0, "a broken Dockerfile passed:\n{}", run.stderr);
+    assert!(run.stderr.contains("DL3006"), "{}", run.stderr);
 }
 
 fn run_command(mut command: Command) -> Run {

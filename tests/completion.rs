@@ -82,3 +82,33 @@ fn every_shell_gets_a_script_and_an_unknown_one_is_a_usage_error() {
     unknown.expect_code(64);
     assert!(unknown.stderr.contains("tcsh"), "{}", unknown.stderr);
 }
+
+#[test]
+fn man_pages_are_generated_from_the_command_line() {
+    let page = gitops(&["man"]);
+    page.expect_code(0);
+    assert!(
+        page.stdout.starts_with(".ie \\n(.g .ds Aq \\(aq") || page.stdout.contains(".TH gitops"),
+        "{}",
+        &page.stdout[..200.min(page.stdout.len())]
+    );
+    assert!(
+        page.stdout.contains("promote") && page.stdout.contains("completion"),
+        "the page lists the commands"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let written = gitops(&["man", "--dir", &dir.path().display().to_string()]);
+    written.expect_code(0);
+    for page in [
+        "gitops.1",
+        "gitops-diff.1",
+        "gitops-apply.1",
+        "gitops-compare.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page))
+            .unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let diff = std::fs::read_to_string(dir.path().join("gitops-diff.1")).unwrap();
+    assert!(diff.contains("fail\\-on\\-destructive"), "{diff}");
+}

@@ -6,6 +6,7 @@ mod compare;
 mod completion;
 mod diff;
 mod init;
+mod man;
 mod planning;
 mod promote;
 mod render;
@@ -55,6 +56,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Version => version::run(&cli.global),
         Command::Completion(args) => completion::run(args),
         Command::Init(args) => init::run(&cli.global, args),
+        Command::Man(args) => man::run(args),
     }
 }
 
