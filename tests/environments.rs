@@ -733,3 +733,64 @@ fn promote_refuses_what_it_cannot_do_and_writes_nothing() {
     promote(&repo, &["staging@HEAD", "staging"]).expect_code(0);
     promote(&repo, &["staging", "production@HEAD"]).expect_code(64);
 }
+
+#[test]
+fn promote_review_findings_column_zero_lists_prefixes_sops_files_and_existing_branches() {
+    let repo = shop();
+    // `kustomize edit set image` writes the list at column 0: a new entry lines up with it.
+    let production = read(&repo, PRODUCTION)
+        .replace("images:\n  # Promotion edits these tags.\n  - name: registry.example.com/shop/web\n    newTag: \"1.4.2\"\n  - name: registry.example.com/shop/worker\n    newTag: 2.1.0\n", "images:\n- name: registry.example.com/shop/web\n  newTag: \"1.4.2\"\n");
+    assert!(production.contains("images:\n- name"), "{production}");
+    repo.commit(&[(PRODUCTION, &production)], "Dev One", "Column 0");
+    promote(&repo, &["staging", "production", "--write"]).expect_code(0);
+    assert_eq!(
+        read(&repo, PRODUCTION),
+        production.replace(
+            "- name: registry.example.com/shop/web\n  newTag: \"1.4.2\"\n",
+            "- name: registry.example.com/shop/web\n  newTag: \"1.5.0\"\n- name: registry.example.com/shop/worker\n  newTag: 2.1.0\n"
+        )
+    );
+    Gitops::new(["render", "--target", "production"])
+        .current_dir(repo.path())
+        .run()
+        .expect_code(0);
+    repo.commit(&[], "Dev One", "Promoted");
+
+    // A second --commit of the same revision: refused before anything is written.
+    let again = shop();
+    promote(
+        &again,
+        &["staging", "production", "--commit", "--image", "web"],
+    )
+    .expect_code(0);
+    again.git(&["switch", "-q", "main"]);
+    let refused = promote(
+        &again,
+        &["staging", "production", "--commit", "--image", "web"],
+    );
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("exists already"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        again.git(&["status", "--porcelain"]),
+        "",
+        "the tree changed"
+    );
+
+    // Names that differ everywhere (a namePrefix) leave nothing in common: an error, not "nothing to promote".
+    let prefixed = read(&again, PRODUCTION).replace(
+        "namespace: shop-production\n",
+        "namespace: shop-production\nnamePrefix: prd-\n",
+    );
+    again.commit(&[(PRODUCTION, &prefixed)], "Dev One", "Prefix");
+    let nothing = promote(&again, &["staging", "production"]);
+    nothing.expect_code(1);
+    assert!(
+        nothing.stderr.contains("have no workload in common"),
+        "{}",
+        nothing.stderr
+    );
+}

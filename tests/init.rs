@@ -164,10 +164,18 @@ fn init_refuses_to_overwrite_and_says_what_is_wrong() {
         kept.stderr
     );
     assert_eq!(config(&repo), "targets: []\n");
-    let dry = init(&repo, &["--dry-run", "--ci", "github", "--force"]);
+    // --dry-run shows what would be written, also over an existing file.
+    let dry = init(&repo, &["--dry-run", "--ci", "github"]);
     dry.expect_code(0);
     assert_eq!(config(&repo), "targets: []\n", "--dry-run wrote");
-    // Two directories named app: each is named after its path.
+    // Two directories named app: each is named after its path, and it is said.
+    assert!(
+        dry.stderr.contains(
+            "team-a/app would share the name app with another directory: it is named team-a-app"
+        ),
+        "{}",
+        dry.stderr
+    );
     assert!(dry.stdout.contains("  - name: team-a-app\n    path: team-a/app\n  - name: team-b-app\n    path: team-b/app\n"), "{}", dry.stdout);
     assert!(
         dry.stdout

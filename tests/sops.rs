@@ -573,3 +573,69 @@ fn ctrl_c_during_a_build_removes_the_decrypted_copy() {
         .collect();
     assert!(left.is_empty(), "left in /dev/shm: {left:?}");
 }
+
+#[test]
+fn a_key_file_that_does_not_exist_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    encrypt(
+        dir.path(),
+        "app/db.yaml",
+        &secret("shop", "db", "missing-file-secret"),
+        Some("^(data|stringData)$"),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let run = Gitops::new(["render", "app"])
+        .current_dir(dir.path())
+        .env("HOME", home.path())
+        .env("GITOPS_SOPS", sops())
+        .env("SOPS_AGE_KEY_FILE", "/nonexistent/keys.txt")
+        .run();
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("SOPS_AGE_KEY_FILE names /nonexistent/keys.txt, which is not a file"),
+        "{}",
+        run.stderr
+    );
+    assert_never_printed(&run, &["missing-file-secret"]);
+}
+
+#[test]
+fn promote_never_edits_an_encrypted_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = |tag: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n        - name: web\n          image: registry.example.com/web:{tag}\n")
+    };
+    write(
+        dir.path(),
+        "gitops.yaml",
+        "targets:\n  - {name: a, path: a}\n  - {name: b, path: b}\n",
+    );
+    write(dir.path(), "a/web.yaml", &web("2"));
+    // Only data and stringData are encrypted: the image stays readable, but the MAC covers it.
+    encrypt(
+        dir.path(),
+        "b/web.yaml",
+        &web("1"),
+        Some("^(data|stringData)$"),
+    );
+    let before = std::fs::read_to_string(dir.path().join("b/web.yaml")).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let run = Gitops::new(["promote", "a", "b", "--write", "--force"])
+        .current_dir(dir.path())
+        .env("HOME", home.path())
+        .env("GITOPS_SOPS", sops())
+        .env("SOPS_AGE_KEY_FILE", key_file("age-key.txt"))
+        .run();
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("encrypted with SOPS, whose MAC covers this field too"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b/web.yaml")).unwrap(),
+        before
+    );
+}

@@ -38,7 +38,12 @@ pub fn run(_global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Exit> {
     );
     let (found, notes) = init::discover(&root);
     for note in &notes {
-        log::verbose(note);
+        // What could not be read is said; what was left out on purpose only with -v.
+        if note.contains("cannot be read") {
+            log::warn(note);
+        } else {
+            log::verbose(note);
+        }
     }
     if found.is_empty() {
         anyhow::bail!(
@@ -71,7 +76,7 @@ pub fn run(_global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<Exit> {
         Some(CiSystem::Gitlab) => files.push((root.join(".gitlab-ci.yml"), gitlab_ci(&names))),
         None => {}
     }
-    if !args.force {
+    if !args.force && !args.dry_run {
         if let Some((existing, _)) = files.iter().find(|(file, _)| file.exists()) {
             anyhow::bail!(
                 "{} exists and was not changed: pass --force to replace it, or --dry-run to see what init would write",

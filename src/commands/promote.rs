@@ -88,6 +88,23 @@ pub fn run(global: &GlobalArgs, args: &PromoteArgs) -> anyhow::Result<Exit> {
     if !args.write && !args.commit {
         return Ok(Exit::Changes);
     }
+    // The branch is checked before anything is written: a refusal leaves the tree as it was.
+    let branch = match args.commit {
+        true => {
+            let revision = sides.revisions[0]
+                .clone()
+                .or_else(|| source::revision_of(&root).map(|r| r.commit))
+                .unwrap_or_default();
+            let branch = branch_name(&args.a, &args.b, &revision);
+            if source::branch_exists(&root, &branch)? {
+                anyhow::bail!(
+                    "not written: branch {branch} exists already (an earlier promotion of this revision); delete it (`git branch -D {branch}`) or merge it first"
+                );
+            }
+            Some(branch)
+        }
+        false => None,
+    };
     if !args.force {
         let dirty: Vec<String> = promotion
             .edits
@@ -109,12 +126,7 @@ pub fn run(global: &GlobalArgs, args: &PromoteArgs) -> anyhow::Result<Exit> {
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", edit.file.display()))?;
     }
     log::info(&format!("wrote {} file(s)", promotion.edits.len()));
-    if args.commit {
-        let revision = sides.revisions[0]
-            .clone()
-            .or_else(|| source::revision_of(&root).map(|r| r.commit))
-            .unwrap_or_default();
-        let branch = branch_name(&args.a, &args.b, &revision);
+    if let Some(branch) = branch {
         let files: Vec<PathBuf> = promotion.edits.iter().map(|e| e.file.clone()).collect();
         let commit = source::commit_on_new_branch(
             &root,

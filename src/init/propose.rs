@@ -75,12 +75,17 @@ pub fn propose(found: &[Found], repository: &str) -> Proposal {
     for (target, item) in proposal.targets.iter_mut().zip(expanded(found)) {
         if short_count.get(&target.name).copied().unwrap_or(0) > 1 {
             let long = long_name(&item.path, repository);
-            target.name = match &target.helm {
+            let renamed = match &target.helm {
                 Some((_, Some(values))) => {
                     inventory_name(&format!("{long}-{}", environment_of(values)))
                 }
                 _ => long,
             };
+            proposal.notes.push(format!(
+                "{} would share the name {} with another directory: it is named {renamed}",
+                target.path, target.name
+            ));
+            target.name = renamed;
         }
     }
     // Two directories may still come to one name: the later ones get a number, and it is said.

@@ -197,8 +197,11 @@ fn add_entries(
                     .into(),
         }),
         Some(list) => {
+            // The items' own indentation: the leading spaces of the first item's line (`- `
+            // may sit at column 0 under `images:`).
             let first = edit::line_start(text, list.start);
-            let indent = " ".repeat(list.start - first);
+            let leading = text[first..].len() - text[first..].trim_start_matches(' ').len();
+            let indent = " ".repeat(leading);
             let at = edit::line_end(text, list.end);
             let new: String = added.iter().map(|i| entry(&indent, i)).collect();
             // After the list's last line.

@@ -93,6 +93,8 @@ pub enum PromoteError {
     File { file: String, message: String },
     #[error("{0}")]
     Unsupported(String),
+    #[error("{a} and {b} have no workload in common (their objects' names differ: a kustomize namePrefix or nameSuffix, or another Helm release name): nothing can be promoted; give both the same names (e.g. the same helm.releaseName), then see `gitops compare {a} {b}`")]
+    NothingInCommon { a: String, b: String },
 }
 
 /// Where B's images are set.
@@ -196,6 +198,28 @@ pub fn plan(
             ));
         }
     }
+    // Workloads on both sides that pair with none: their names differ (a namePrefix, another
+    // Helm release name), so nothing can be promoted, and saying "nothing to promote" would lie.
+    let workloads = |entries: &[pair::Entry<'_>]| {
+        entries
+            .iter()
+            .filter(|e| !container_images(&e.kind, e.object).is_empty())
+            .count()
+    };
+    let paired_workloads = pairing
+        .pairs
+        .iter()
+        .filter(|(_, eb)| !container_images(&eb.kind, eb.object).is_empty())
+        .count();
+    if paired_workloads == 0
+        && workloads(&pairing.only_in_a) > 0
+        && workloads(&pairing.only_in_b) > 0
+    {
+        return Err(PromoteError::NothingInCommon {
+            a: a.name.to_owned(),
+            b: b.name.to_owned(),
+        });
+    }
     check_one_version_per_repository(a.name, b.name, &found, b.manifests, b.default_namespace)?;
     let edits = match b.kind {
         SourceKind::Kustomize => kustomize::edits(b, &found)?,
@@ -207,6 +231,26 @@ pub fn plan(
             ))
         }
     };
+    for edit in &edits {
+        // An encrypted file's MAC covers its plain fields too: an edit would break it.
+        if crate::render::sops::is_encrypted(&edit.before) {
+            return Err(PromoteError::File {
+                file: edit.file.display().to_string(),
+                message: "it is encrypted with SOPS, whose MAC covers this field too: edit it with `sops` (or move the image out of the encrypted file)".into(),
+            });
+        }
+        // What is written must still read as YAML.
+        if crate::yaml::locate::locate(&edit.after).is_err()
+            || crate::yaml::load_documents(&edit.after).is_err()
+        {
+            return Err(PromoteError::File {
+                file: edit.file.display().to_string(),
+                message:
+                    "the edit would not leave valid YAML; nothing written: make this change by hand"
+                        .into(),
+            });
+        }
+    }
     Ok(Promotion {
         moves: found.into_iter().map(|(m, _, _)| m).collect(),
         edits,

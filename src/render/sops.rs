@@ -128,9 +128,22 @@ pub fn decrypt(path: &Path, text: &str) -> Result<String, SopsError> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     if stderr.contains("Failed to get the data key") {
         let recipients = recipients(text);
+        // A key file that is named but missing is the likelier cause than a wrong key.
+        let missing_file = std::env::var_os("SOPS_AGE_KEY_FILE")
+            .filter(|f| !f.is_empty() && !Path::new(f).is_file())
+            .map(|f| {
+                format!(
+                    "SOPS_AGE_KEY_FILE names {}, which is not a file; ",
+                    Path::new(&f).display()
+                )
+            });
         return Err(SopsError::NoKey {
             file,
-            what_to_set: what_to_set(&recipients),
+            what_to_set: format!(
+                "{}{}",
+                missing_file.unwrap_or_default(),
+                what_to_set(&recipients)
+            ),
             recipients: recipients.into_iter().map(|(_, shown)| shown).collect(),
         });
     }

@@ -36,6 +36,28 @@ pub fn commit_on_new_branch(
     git(root, &["rev-parse", "HEAD"])
 }
 
+/// Whether the repository at `root` has a local branch `branch`.
+pub fn branch_exists(root: &Path, branch: &str) -> Result<bool, CommitError> {
+    let output = Command::new("git")
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ])
+        .current_dir(root)
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => CommitError::NoGit,
+            _ => CommitError::Git {
+                args: "rev-parse".into(),
+                dir: root.display().to_string(),
+                message: e.to_string(),
+            },
+        })?;
+    Ok(output.status.success())
+}
+
 fn git(dir: &Path, args: &[&str]) -> Result<String, CommitError> {
     let output = Command::new("git")
         .args(args)

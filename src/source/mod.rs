@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 pub use between::{commits_between, Between, BetweenError};
 pub use ci::{run_context, RunContext};
 pub use clone::{resolve, snapshot, Snapshot};
-pub use commit::{commit_on_new_branch, CommitError};
+pub use commit::{branch_exists, commit_on_new_branch, CommitError};
 pub use credentials::redact_url;
 pub use local::{differs_from_head, relation_to_head, Relation};
 
