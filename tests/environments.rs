@@ -780,13 +780,39 @@ fn promote_review_findings_column_zero_lists_prefixes_sops_files_and_existing_br
         "the tree changed"
     );
 
-    // Names that differ everywhere (a namePrefix) leave nothing in common: an error, not "nothing to promote".
+    // A namePrefix per environment: objects still pair by their names without it.
     let prefixed = read(&again, PRODUCTION).replace(
         "namespace: shop-production\n",
         "namespace: shop-production\nnamePrefix: prd-\n",
     );
     again.commit(&[(PRODUCTION, &prefixed)], "Dev One", "Prefix");
-    let nothing = promote(&again, &["staging", "production"]);
+    let moved = promote(&again, &["staging", "production"]);
+    moved.expect_code(2);
+    assert!(
+        moved
+            .stderr
+            .contains("web: 1.4.2 -> 1.5.0 (Deployment/shop-production/prd-web)"),
+        "{}",
+        moved.stderr
+    );
+    // Workloads that pair with none (other names on each side): an error, never "nothing to promote".
+    let apart = Repo::init();
+    let web = |name: &str, tag: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/app:{tag}\n")
+    };
+    apart.commit(
+        &[
+            (
+                "gitops.yaml",
+                "targets:\n  - {name: a, path: a}\n  - {name: b, path: b}\n",
+            ),
+            ("a/web.yaml", &web("web", "2")),
+            ("b/web.yaml", &web("api", "1")),
+        ],
+        "Dev One",
+        "Apart",
+    );
+    let nothing = promote(&apart, &["a", "b"]);
     nothing.expect_code(1);
     assert!(
         nothing.stderr.contains("have no workload in common"),

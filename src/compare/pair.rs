@@ -163,11 +163,100 @@ pub fn pair<'a>(a: Vec<Entry<'a>>, b: Vec<Entry<'a>>) -> Pairing<'a> {
         .into_iter()
         .filter(|e| !paired_b.contains(&e.label()))
         .collect();
+    pair_across_affixes(&mut pairing, &key_namespace(&across));
     pairing.across = across.filter(|(na, nb)| na != nb);
     if let Some((na, nb)) = &pairing.across {
         pairing.renames.push((na.clone(), nb.clone()));
     }
     pairing
+}
+
+/// How `pair` keys an entry's namespace.
+fn key_namespace(across: &Option<(String, String)>) -> impl Fn(&Entry<'_>) -> Option<String> + '_ {
+    move |e: &Entry<'_>| match (across, &e.namespace) {
+        (Some(_), Some(_)) => Some(String::new()),
+        (_, namespace) => namespace.clone(),
+    }
+}
+
+/// Environments often differ by a kustomize `namePrefix` or `nameSuffix` (`stg-web`,
+/// `prd-web`): when every object left on each side carries one prefix (or suffix) ending or
+/// starting at a `-`, and they differ, the objects pair by the names without them.
+fn pair_across_affixes<'a>(
+    pairing: &mut Pairing<'a>,
+    namespace: &dyn Fn(&Entry<'_>) -> Option<String>,
+) {
+    // One name a side says nothing about a naming pattern.
+    if pairing.only_in_a.len() < 2 || pairing.only_in_b.len() < 2 {
+        return;
+    }
+    let names = |side: &[Entry<'_>]| side.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+    let (names_a, names_b) = (names(&pairing.only_in_a), names(&pairing.only_in_b));
+    let (prefix_a, prefix_b) = (common_prefix(&names_a), common_prefix(&names_b));
+    let (suffix_a, suffix_b) = (common_suffix(&names_a), common_suffix(&names_b));
+    let strip = |name: &str, prefix: &str, suffix: &str| -> String {
+        let name = name.strip_prefix(prefix).unwrap_or(name);
+        name.strip_suffix(suffix).unwrap_or(name).to_owned()
+    };
+    if prefix_a == prefix_b && suffix_a == suffix_b {
+        return;
+    }
+    let key = |e: &Entry<'_>, prefix: &str, suffix: &str| {
+        (
+            e.group.clone(),
+            e.kind.clone(),
+            namespace(e),
+            strip(&e.name, prefix, suffix),
+        )
+    };
+    let mut in_b: std::collections::HashMap<_, Entry<'a>> = pairing
+        .only_in_b
+        .iter()
+        .map(|e| (key(e, &prefix_b, &suffix_b), e.clone()))
+        .collect();
+    let mut left_a = Vec::new();
+    for entry in std::mem::take(&mut pairing.only_in_a) {
+        match in_b.remove(&key(&entry, &prefix_a, &suffix_a)) {
+            Some(other) => {
+                pairing
+                    .renames
+                    .push((entry.name.clone(), other.name.clone()));
+                pairing.pairs.push((entry, other));
+            }
+            None => left_a.push(entry),
+        }
+    }
+    pairing.only_in_a = left_a;
+    let paired: BTreeSet<String> = pairing.pairs.iter().map(|(_, b)| b.label()).collect();
+    pairing.only_in_b.retain(|e| !paired.contains(&e.label()));
+}
+
+/// The prefix every name shares, up to and including its last `-` (`stg-` of `stg-web`,
+/// `stg-api`); empty when there is none.
+fn common_prefix(names: &[String]) -> String {
+    let Some(first) = names.first() else {
+        return String::new();
+    };
+    let mut length = first.len();
+    for name in names.iter().skip(1) {
+        length = first
+            .bytes()
+            .zip(name.bytes())
+            .take(length)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    match first[..length].rfind('-') {
+        // A prefix must leave a name behind.
+        Some(dash) if names.iter().all(|n| n.len() > dash + 1) => first[..=dash].to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The suffix every name shares, from its first `-` (`-prod` of `web-prod`, `api-prod`).
+fn common_suffix(names: &[String]) -> String {
+    let reversed: Vec<String> = names.iter().map(|n| n.chars().rev().collect()).collect();
+    common_prefix(&reversed).chars().rev().collect()
 }
 
 /// `web-env` for kustomize's `web-env-7g482798c9`: the name without the generator's hash
@@ -221,6 +310,27 @@ mod tests {
         assert_eq!(names(&pairing.only_in_a), ["ConfigMap/one/c"]);
         assert_eq!(names(&pairing.only_in_b), ["ConfigMap/two/c"]);
         assert_eq!(pairing.across, None);
+    }
+
+    #[test]
+    fn a_name_prefix_or_suffix_per_environment_still_pairs() {
+        let side = |prefix: &str, suffix: &str| {
+            format!("kind: Deployment\napiVersion: apps/v1\nmetadata: {{name: {prefix}web{suffix}, namespace: x}}\n---\nkind: Service\napiVersion: v1\nmetadata: {{name: {prefix}web{suffix}, namespace: x}}\n---\nkind: ConfigMap\napiVersion: v1\nmetadata: {{name: {prefix}api-settings{suffix}, namespace: x}}\n")
+        };
+        let (a, b) = (side("stg-", ""), side("prd-", ""));
+        let a = parse_stream(&a, "a.yaml").unwrap();
+        let b = parse_stream(&b, "b.yaml").unwrap();
+        let pairing = pair(entries(&a, "x"), entries(&b, "x"));
+        assert_eq!(pairing.pairs.len(), 3, "{pairing:?}");
+        assert!(pairing
+            .renames
+            .contains(&("stg-web".into(), "prd-web".into())));
+        let (a, b) = (side("", "-staging"), side("", "-prod"));
+        let a = parse_stream(&a, "a.yaml").unwrap();
+        let b = parse_stream(&b, "b.yaml").unwrap();
+        assert_eq!(pair(entries(&a, "x"), entries(&b, "x")).pairs.len(), 3);
+        assert_eq!(common_prefix(&["web".into(), "api".into()]), "");
+        assert_eq!(common_prefix(&["a-web".into(), "a-".into()]), "");
     }
 
     #[test]
