@@ -159,6 +159,63 @@ fn diff_rides_through_503s_429s_dropped_connections_and_latency() {
     );
 }
 
+/// A load balancer that resets or closes the first connections before the API server ever
+/// answered: more failures than a refused connection gets (3), fewer than the budget (10).
+#[test]
+fn resets_and_early_closes_before_the_first_answer_get_the_whole_retry_budget() {
+    let ns = TestNamespace::new("faults-reset");
+    let repo = temp_tree(&[]);
+    write_repo(repo.path(), &objects(&ns.name, 3, "1"));
+    let args = [
+        "diff", ".", "--name", "shop", "-n", &ns.name, "--color", "never",
+    ];
+    let clean = direct(repo.path(), &args);
+    clean.expect_code(2);
+
+    let (proxy, kubeconfig) = start_proxy(repo.path());
+    proxy.inject(When::any(), Fault::Reset, 3);
+    proxy.inject(When::any(), Fault::Drop, 3);
+    let run = through(&kubeconfig, repo.path(), &args);
+    run.expect_code(2);
+    assert_eq!(run.stdout, clean.stdout, "the same plan as without faults");
+    assert_no_faults_left(&proxy);
+    let seen = proxy.seen();
+    assert!(
+        seen.iter().take(6).all(|s| s.fault.is_some()),
+        "the first six requests failed before any answer: {seen:?}"
+    );
+    assert!(
+        run.stderr.contains("attempt 6 of 10 failed"),
+        "{}",
+        run.stderr
+    );
+
+    // Nothing listening at all still fails fast: three attempts, then exit 1 naming the server.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    let nowhere = repo.path().join("nowhere.kubeconfig");
+    std::fs::write(
+        &nowhere,
+        text.replace(&proxy.address.to_string(), &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let refused = through(&nowhere, repo.path(), &args);
+    refused.expect_code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "gave up on a refused connection after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        refused.stderr.contains("3 attempts made"),
+        "{}",
+        refused.stderr
+    );
+}
+
 #[test]
 fn apply_rides_through_faults_and_writes_every_object_once() {
     let ns = TestNamespace::new("faults-apply");

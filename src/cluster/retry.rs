@@ -187,9 +187,39 @@ pub fn is_transient(error: &kube::Error) -> bool {
 /// briefly.
 const INTERNAL_ERROR_ATTEMPTS: u32 = 3;
 
-/// Attempts a request gets for a transport failure while the server has not answered once in
+/// Attempts a request gets when it could not connect while the server has not answered once in
 /// this run (a wrong server address fails in about a second, not after the whole budget).
 const NEVER_ANSWERED_ATTEMPTS: u32 = 3;
+
+/// Whether no connection was made at all: refused, no route, a name that does not resolve, or
+/// nothing answered within the attempt timeout.
+/// Only these are given up on quickly before the server's first answer; a connection that was
+/// made and then reset or closed early (a load balancer shedding connections) is a transient
+/// failure like any other and gets the whole budget.
+fn is_connect_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionRefused | AddrNotAvailable | HostUnreachable | NetworkUnreachable
+            ) {
+                return true;
+            }
+        }
+        // No answer at all within the attempt timeout: as likely a wrong address.
+        if e.downcast_ref::<AttemptTimedOut>().is_some() {
+            return true;
+        }
+        // hyper-util says "dns error" (the resolver's own error is an io::Error of kind Other).
+        if e.to_string().starts_with("dns error") {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
 
 /// A 500 without a reason that says "try again later".
 fn is_internal_error(error: &kube::Error) -> bool {
@@ -273,7 +303,7 @@ impl<'a> Attempts<'a> {
         } else if self.attempt >= policy.max_attempts
             || (is_internal_error(&failure.error) && self.attempt >= INTERNAL_ERROR_ATTEMPTS)
             || (!self.retries.answered.load(Ordering::Relaxed)
-                && !matches!(failure.error, kube::Error::Api(_))
+                && is_connect_failure(&failure.error)
                 && self.attempt >= NEVER_ANSWERED_ATTEMPTS)
         {
             Some(format!("{} attempts made", self.attempt))

@@ -28,6 +28,9 @@ pub enum Fault {
     TooManyRequests { retry_after_seconds: u64 },
     /// Reads the request, then closes the connection without forwarding or answering.
     Drop,
+    /// Reads the request, then resets the connection (TCP RST, as a load balancer shedding
+    /// connections does) without forwarding or answering.
+    Reset,
     /// Forwards the request (the server acts on it), then closes without answering.
     DropAfterForward,
     /// Never answers (until the proxy stops).
@@ -305,6 +308,11 @@ fn serve(
                 retry_after_seconds,
             }) => status_answer(429, Some(*retry_after_seconds)),
             Some(Fault::Drop) => break,
+            Some(Fault::Reset) => {
+                reset(&writer, state, runtime);
+                // The last descriptors of the socket close here: the reset goes out.
+                return;
+            }
             Some(Fault::DropAfterForward) => {
                 let _ = forward(upstream, runtime, request);
                 break;
@@ -326,6 +334,26 @@ fn serve(
         }
     }
     let _ = writer.shutdown(Shutdown::Both);
+}
+
+/// Sets SO_LINGER 0 and forgets the proxy's own copy of the socket, so that closing the
+/// connection's last descriptors sends the peer a reset, not an orderly end of stream.
+fn reset(stream: &TcpStream, state: &State, runtime: &tokio::runtime::Runtime) {
+    let peer = stream.peer_addr().ok();
+    state
+        .open
+        .lock()
+        .unwrap()
+        .retain(|open| open.peer_addr().ok() != peer);
+    let _entered = runtime.enter();
+    if let Ok(copy) = stream.try_clone() {
+        if copy.set_nonblocking(true).is_ok() {
+            if let Ok(copy) = tokio::net::TcpStream::from_std(copy) {
+                #[allow(deprecated)]
+                let _ = copy.set_linger(Some(Duration::ZERO));
+            }
+        }
+    }
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Incoming> {
