@@ -1,6 +1,9 @@
-//! The CI templates: valid for GitHub and GitLab (their own schemas, actionlint), and their
-//! script steps run as a CI runner would (the CI's variables set) against the real control
-//! plane: the plan in the job summary and one updated PR/MR comment, apply, drift → exit 2.
+//! The CI templates: valid for their CI systems (GitHub, GitLab, Azure Pipelines, CircleCI,
+//! Bitbucket Pipelines and Travis CI schemas, actionlint, a structural check of the Jenkinsfile),
+//! and their script steps run as a CI runner would (the CI's variables set) against the real
+//! control plane: the plan in the job summary and one updated PR/MR comment, apply, drift → exit
+//! 2; Bitbucket's steps end to end, from the pinned release's install to the reviewed destructive
+//! apply.
 
 mod common;
 
@@ -9,14 +12,62 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use common::cli::{repo_root, Run};
-use common::kubectl::{kubectl_ok, TestNamespace};
+use common::kubectl::{kubectl, kubectl_ok, TestNamespace};
 use common::testenv;
 use serde_json::Value;
 
+/// The templates beside GitHub's and GitLab's, each under the name its CI system reads.
+const AZURE: &str = "ci-templates/azure/azure-pipelines.yml";
+const CIRCLECI: &str = "ci-templates/circleci/config.yml";
+const BITBUCKET: &str = "ci-templates/bitbucket/bitbucket-pipelines.yml";
+const JENKINS: &str = "ci-templates/jenkins/Jenkinsfile";
+const TRAVIS: &str = "ci-templates/travis/.travis.yml";
+const GITLAB: &str = "ci-templates/gitlab/gitops.gitlab-ci.yml";
+
+fn template(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join(path)).unwrap()
+}
+
+fn yaml(path: &str) -> serde_yaml::Value {
+    serde_yaml::from_str(&template(path)).unwrap()
+}
+
+/// Every `*.yml`/`*.yaml` file under `dir`, recursively (dotfiles too).
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(yaml_files(&path));
+        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+            found.push(path);
+        }
+    }
+    found
+}
+
 #[test]
-fn the_templates_pass_github_and_gitlab_schemas_and_actionlint() {
+fn the_templates_pass_their_ci_systems_schemas_and_linters() {
     let run = run_command(Command::new(repo_root().join("scripts/ci-lint")));
     run.expect_code(0);
+    // Without arguments it checks every template: one check-jsonschema pass per YAML file
+    // (Azure, CircleCI, Bitbucket, Travis and the dotfile .travis.yml included) and the
+    // Jenkinsfile's structure.
+    let yaml_count = yaml_files(&repo_root().join("ci-templates")).len()
+        + yaml_files(&repo_root().join(".github/workflows")).len();
+    assert_eq!(
+        run.stderr.matches("ok -- validation done").count(),
+        yaml_count,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("ok -- {JENKINS}: a declarative pipeline")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("skipped"), "{}", run.stderr);
     // The same check fails on a broken workflow: it is a real check.
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("workflows/broken.yml");
@@ -38,6 +89,62 @@ fn the_templates_pass_github_and_gitlab_schemas_and_actionlint() {
     let run = run_command(lint);
     assert_ne!(run.code, 0, "a broken Dockerfile passed:\n{}", run.stderr);
     assert!(run.stderr.contains("DL3006"), "{}", run.stderr);
+
+    // A copy of each new template with one mistake a user could make fails, under the file
+    // name its CI system reads: each system's own schema (and the Jenkinsfile's structure) is
+    // really checked.
+    let jenkinsfile = template(JENKINS);
+    let unclosed = jenkinsfile.trim_end().strip_suffix('}').unwrap().to_owned();
+    let cases: [(&str, &str, String, &str); 5] = [
+        (
+            AZURE,
+            "azure-pipelines.yml",
+            template(AZURE).replacen(
+                "    displayName: gitops plan\n",
+                "    displayNme: gitops plan\n",
+                1,
+            ),
+            "displayNme",
+        ),
+        (
+            CIRCLECI,
+            ".circleci/config.yml",
+            template(CIRCLECI).replacen("    executor: gitops\n", "    exector: gitops\n", 1),
+            "exector",
+        ),
+        (
+            BITBUCKET,
+            "bitbucket-pipelines.yml",
+            template(BITBUCKET).replacen(
+                "image: atlassian/default-image:4",
+                "image: [atlassian/default-image:4]",
+                1,
+            ),
+            "default-image",
+        ),
+        (
+            TRAVIS,
+            ".travis.yml",
+            template(TRAVIS).replacen("\nos: linux\n", "\nos: plan9\n", 1),
+            "plan9",
+        ),
+        (JENKINS, "Jenkinsfile", unclosed, "is not closed"),
+    ];
+    for (original, name, text, message) in cases {
+        assert_ne!(
+            text,
+            template(original),
+            "{original}: the mistake was not made"
+        );
+        let copy = dir.path().join("broken").join(name);
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::write(&copy, text).unwrap();
+        let mut lint = Command::new(repo_root().join("scripts/ci-lint"));
+        lint.arg(&copy);
+        let run = run_command(lint);
+        assert_eq!(run.code, 1, "a broken {name} passed:\n{}", run.stderr);
+        assert!(run.stderr.contains(message), "{name}:\n{}", run.stderr);
+    }
 }
 
 fn run_command(mut command: Command) -> Run {
@@ -97,6 +204,11 @@ impl Drop for FakeForge {
 /// A config repository with one target `web`: a Namespace, a ConfigMap and a Deployment of
 /// 0 replicas (healthy without a kubelet).
 fn config_repo(ns: &str) -> tempfile::TempDir {
+    config_repo_for("web", ns)
+}
+
+/// The same with the target named `target` (its files stay in apps/web).
+fn config_repo_for(target: &str, ns: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let write = |path: &str, text: &str| {
         let path = dir.path().join(path);
@@ -106,7 +218,7 @@ fn config_repo(ns: &str) -> tempfile::TempDir {
     write(
         "gitops.yaml",
         &format!(
-            "targets:\n  - name: web\n    path: apps/web\n    namespace: {ns}\n    timeout: 60s\n"
+            "targets:\n  - name: {target}\n    path: apps/web\n    namespace: {ns}\n    timeout: 60s\n"
         ),
     );
     write(
@@ -628,23 +740,24 @@ impl Drop for FileServer {
     }
 }
 
-#[test]
-fn the_install_step_verifies_the_release_checksum() {
-    let releases = tempfile::tempdir().unwrap();
-    let version_dir = releases.path().join("v9.8.7");
+/// A release `version` under `root` as install-gitops.sh downloads it: the tarball for this
+/// machine (holding `gitops`, the script `binary`) in `v<version>/`; returns the tarball's
+/// name and its SHA-256 (SHA256SUMS is left to the caller).
+fn write_release(root: &Path, version: &str, binary: &str) -> (String, String) {
+    let version_dir = root.join(format!("v{version}"));
     std::fs::create_dir_all(&version_dir).unwrap();
-    // A release tarball for this machine holding a stand-in binary.
     let content = tempfile::tempdir().unwrap();
-    std::fs::write(
-        content.path().join("gitops"),
-        "#!/bin/sh\necho gitops 9.8.7\n",
-    )
-    .unwrap();
+    std::fs::write(content.path().join("gitops"), binary).unwrap();
+    let mut permissions = std::fs::metadata(content.path().join("gitops"))
+        .unwrap()
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(content.path().join("gitops"), permissions).unwrap();
     let target = match std::env::consts::ARCH {
         "aarch64" => "aarch64-unknown-linux-musl",
         _ => "x86_64-unknown-linux-musl",
     };
-    let archive = format!("gitops-9.8.7-{target}.tar.gz");
+    let archive = format!("gitops-{version}-{target}.tar.gz");
     let status = Command::new("tar")
         .args(["-C", &content.path().display().to_string(), "-czf"])
         .arg(version_dir.join(&archive))
@@ -661,6 +774,15 @@ fn the_install_step_verifies_the_release_checksum() {
         .next()
         .unwrap()
         .to_owned();
+    (archive, sum)
+}
+
+#[test]
+fn the_install_step_verifies_the_release_checksum() {
+    let releases = tempfile::tempdir().unwrap();
+    let version_dir = releases.path().join("v9.8.7");
+    // A release tarball for this machine holding a stand-in binary.
+    let (archive, sum) = write_release(releases.path(), "9.8.7", "#!/bin/sh\necho gitops 9.8.7\n");
     let server = FileServer::start(releases.path());
     let install = |dir: &Path| {
         let mut command = Command::new("bash");
@@ -708,4 +830,527 @@ fn the_install_step_verifies_the_release_checksum() {
         run.stderr
     );
     assert!(!bad.path().join("bin/gitops").exists());
+}
+
+/// How each template pins gitops, runs a step of gitops-ci.sh and takes its kubeconfig.
+struct TemplateShape {
+    path: &'static str,
+    /// The line that pins the release ({v}: the version).
+    pin: &'static str,
+    /// How a step of gitops-ci.sh is started ({mode}: diff, apply, drift).
+    step: &'static str,
+    /// Where the kubeconfig comes from (the CI's secret store).
+    secret: &'static str,
+}
+
+const SHAPES: [TemplateShape; 6] = [
+    TemplateShape {
+        path: GITLAB,
+        pin: "GITOPS_VERSION: \"{v}\"",
+        step: "bash \"$GITOPS_CI_SCRIPT\" {mode}",
+        secret: "GITOPS_KUBECONFIG_DATA=\"${KUBECONFIG_DATA:-}\"",
+    },
+    TemplateShape {
+        path: AZURE,
+        pin: "GITOPS_VERSION: {v}",
+        step: "bash \"$GITOPS_CI_SCRIPT\" {mode}",
+        secret: "KUBECONFIG: $(kubeconfig.secureFilePath)",
+    },
+    TemplateShape {
+        path: CIRCLECI,
+        pin: "default: \"{v}\"",
+        step: "mode: {mode}",
+        secret: "\"${KUBECONFIG_B64:-}\" | base64 -d)",
+    },
+    TemplateShape {
+        path: BITBUCKET,
+        pin: "export GITOPS_VERSION={v}",
+        step: "bash \"$GITOPS_CI_SCRIPT\" {mode}",
+        secret: "\"${KUBECONFIG_B64:-}\" | base64 -d)",
+    },
+    TemplateShape {
+        path: JENKINS,
+        pin: "GITOPS_VERSION = '{v}'",
+        step: "gitopsCi('{mode}')",
+        secret: "file(credentialsId: 'gitops-kubeconfig', variable: 'KUBECONFIG')",
+    },
+    TemplateShape {
+        path: TRAVIS,
+        pin: "- GITOPS_VERSION={v}",
+        step: "GITOPS_MODE={mode}",
+        secret: "\"${KUBECONFIG_B64:-}\" | base64 -d)",
+    },
+];
+
+#[test]
+fn every_template_installs_the_pinned_release_and_runs_gitops_ci_sh() {
+    for shape in SHAPES {
+        let text = template(shape.path);
+        let path = shape.path;
+        // The release of this gitops, pinned, downloaded by install-gitops.sh (which checks
+        // it against the release's SHA256SUMS) with that pinned version.
+        let pin = shape.pin.replace("{v}", env!("CARGO_PKG_VERSION"));
+        assert!(text.contains(&pin), "{path} does not pin `{pin}`");
+        assert!(
+            text.lines().any(
+                |l| (l.contains("install-gitops.sh") || l.contains("\"$installer\""))
+                    && l.contains("\"$GITOPS_VERSION\"")
+            ),
+            "{path} does not run install-gitops.sh with the pinned version"
+        );
+        // gitops-ci.sh, in each of its modes: plan, apply, drift.
+        assert!(text.contains("gitops-ci.sh"), "{path}");
+        for mode in ["diff", "apply", "drift"] {
+            let step = shape.step.replace("{mode}", mode);
+            assert!(text.contains(&step), "{path} never runs `{step}`");
+        }
+        // Applies are gated: a destructive plan stops before writing (exit 4), and that is
+        // handled, not a failure of the pipeline.
+        assert!(text.contains("--fail-on-destructive"), "{path}");
+        assert!(
+            ["-eq 4", "== 4", "exit_codes: [4]"]
+                .iter()
+                .any(|handled| text.contains(handled)),
+            "{path} does not handle exit 4"
+        );
+        // The kubeconfig from the secret store, never traced or echoed.
+        assert!(text.contains(shape.secret), "{path}: no `{}`", shape.secret);
+        for line in text.lines() {
+            let code = line.trim_start();
+            if code.starts_with('#') || code.starts_with("//") {
+                continue;
+            }
+            assert!(
+                !code.contains("set -x") && !code.contains("xtrace"),
+                "{path} traces: {line}"
+            );
+            if code.contains("echo") || code.contains("printf") {
+                assert!(
+                    !code.contains("KUBECONFIG") || code.contains("=$(printf '%s'"),
+                    "{path} prints the kubeconfig: {line}"
+                );
+            }
+        }
+    }
+    // The new templates fan out over a list of targets and say where it comes from.
+    for path in [AZURE, CIRCLECI, BITBUCKET, JENKINS, TRAVIS] {
+        assert!(
+            template(path).contains("`gitops targets --names`"),
+            "{path}"
+        );
+    }
+}
+
+/// A stand-in gitops-ci.sh: records its mode, the kubeconfig it was given (as content or as
+/// KUBECONFIG) and GITOPS_ARGS, then exits with STUB_CODE.
+fn stub_ci_script(dir: &Path) -> PathBuf {
+    let path = dir.join("gitops-ci.sh");
+    std::fs::write(
+        &path,
+        r#"#!/bin/sh
+printf '%s\n' "$1" > "$STUB_DIR/mode"
+if [ -n "${GITOPS_KUBECONFIG_DATA:-}" ]; then
+    printf '%s\n' "$GITOPS_KUBECONFIG_DATA" > "$STUB_DIR/kubeconfig"
+else
+    cat "$KUBECONFIG" > "$STUB_DIR/kubeconfig"
+fi
+echo "gitops-ci stand-in: exit $STUB_CODE"
+exit "$STUB_CODE"
+"#,
+    )
+    .unwrap();
+    path
+}
+
+/// Runs `commands` in one bash, in order, ending with the first that fails (as Bitbucket
+/// and Travis run a step's script lines), in a clean environment with only `env`.
+fn run_lines(
+    dir: &Path,
+    shell_options: &[&str],
+    commands: &[String],
+    env: &[(&str, String)],
+) -> Run {
+    let mut script = String::new();
+    for command in commands {
+        script.push_str(command);
+        script.push_str("\n__ci_status=$?; [ \"$__ci_status\" -eq 0 ] || exit \"$__ci_status\"\n");
+    }
+    let mut bash = Command::new("bash");
+    bash.args(shell_options)
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir);
+    for (key, value) in env {
+        bash.env(key, value);
+    }
+    run_command(bash)
+}
+
+fn strings(value: &serde_yaml::Value) -> Vec<String> {
+    value
+        .as_sequence()
+        .unwrap_or_else(|| panic!("not a list: {value:?}"))
+        .iter()
+        .map(|v| v.as_str().expect("a command").to_owned())
+        .collect()
+}
+
+#[test]
+fn the_apply_steps_pass_a_refused_destructive_plan_and_fail_on_errors() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let stub = stub_ci_script(dir.path());
+    let kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user: {token: fake}\n";
+    let kubeconfig_file = dir.path().join("secure-file-kubeconfig");
+    std::fs::write(&kubeconfig_file, kubeconfig).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(kubeconfig);
+
+    // Each system's apply step as its runner runs it: (system, mode, shell options, lines,
+    // environment). CircleCI runs `run` steps with bash -eo pipefail; Azure a bash file;
+    // Travis and Bitbucket their script lines in one shell.
+    let circleci = yaml(CIRCLECI);
+    let circleci_run = circleci["commands"]["gitops-ci"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"]["command"].as_str())
+        .find(|c| c.contains("$GITOPS_CI_SCRIPT"))
+        .expect("the gitops-ci.sh step")
+        .to_owned();
+    let travis = yaml(TRAVIS);
+    let mut travis_lines = strings(&travis["before_script"]);
+    travis_lines.extend(strings(&travis["script"]));
+    let azure = yaml(AZURE);
+    let azure_apply = azure["stages"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "apply")
+        .expect("the stage apply")["jobs"][0]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["bash"].as_str())
+        .find(|b| b.contains("\"$GITOPS_CI_SCRIPT\" apply"))
+        .expect("the apply step")
+        .to_owned();
+    let bitbucket = yaml(BITBUCKET);
+    let bitbucket_apply = strings(
+        &bitbucket["pipelines"]["branches"]["main"][0]["parallel"]["steps"][0]["step"]["script"],
+    );
+    let bitbucket_gated = bitbucket_apply.last().unwrap().clone();
+
+    let base = |more: &[(&'static str, String)]| {
+        let mut env = vec![
+            ("GITOPS_CI_SCRIPT", stub.display().to_string()),
+            ("GITOPS_TARGET", "web".to_owned()),
+            ("STUB_DIR", dir.path().display().to_string()),
+        ];
+        env.extend_from_slice(more);
+        env
+    };
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<&'static str>,
+        Vec<String>,
+        Vec<(&'static str, String)>,
+    );
+    let mut cases: Vec<Case> = Vec::new();
+    for mode in ["apply", "diff", "drift"] {
+        cases.push((
+            "CircleCI",
+            mode,
+            vec!["-eo", "pipefail"],
+            vec![circleci_run.replace("<< parameters.mode >>", mode)],
+            base(&[("KUBECONFIG_B64", b64.clone())]),
+        ));
+        cases.push((
+            "Travis CI",
+            mode,
+            vec![],
+            travis_lines.clone(),
+            base(&[
+                ("KUBECONFIG_B64", b64.clone()),
+                ("GITOPS_MODE", mode.to_owned()),
+            ]),
+        ));
+    }
+    cases.push((
+        "Azure Pipelines",
+        "apply",
+        vec![],
+        vec![azure_apply],
+        base(&[("KUBECONFIG", kubeconfig_file.display().to_string())]),
+    ));
+    cases.push((
+        "Bitbucket Pipelines",
+        "apply",
+        vec![],
+        vec![bitbucket_gated],
+        base(&[("GITOPS_KUBECONFIG_DATA", kubeconfig.to_owned())]),
+    ));
+
+    for (system, mode, options, lines, env) in cases {
+        for code in [0, 2, 3, 4, 1] {
+            for recorded in ["mode", "kubeconfig"] {
+                let _ = std::fs::remove_file(dir.path().join(recorded));
+            }
+            let mut env = env.clone();
+            env.push(("STUB_CODE", code.to_string()));
+            let run = run_lines(dir.path(), &options, &lines, &env);
+            // Only apply's exit 4 (refused before any write) passes; diff's 2 never reaches
+            // the template (gitops-ci.sh diff turns it into 0), drift's 2 fails the job.
+            let expected = if mode == "apply" && code == 4 {
+                0
+            } else {
+                code
+            };
+            assert_eq!(
+                run.code, expected,
+                "{system} {mode}, gitops-ci.sh exit {code}:\n{}\n{}",
+                run.stdout, run.stderr
+            );
+            assert_eq!(read(&dir.path().join("mode")).trim(), mode, "{system}");
+            assert_eq!(
+                read(&dir.path().join("kubeconfig")).trim(),
+                kubeconfig.trim(),
+                "{system}: the kubeconfig from the secret store reaches gitops-ci.sh"
+            );
+            assert!(!run.stdout.contains(&b64) && !run.stderr.contains(&b64));
+            assert!(!run.stdout.contains("token: fake") && !run.stderr.contains("token: fake"));
+            let refused = mode == "apply" && code == 4;
+            assert_eq!(
+                run.stdout.contains("nothing was written"),
+                refused,
+                "{system} {mode} exit {code}: {}",
+                run.stdout
+            );
+            if system == "Azure Pipelines" {
+                assert_eq!(
+                    run.stdout
+                        .contains("##vso[task.complete result=SucceededWithIssues;]"),
+                    refused,
+                    "{}",
+                    run.stdout
+                );
+            }
+        }
+    }
+}
+
+/// The `export NAME=value` of a step's script lines.
+fn exported(lines: &[String], name: &str) -> String {
+    let prefix = format!("export {name}=");
+    lines
+        .iter()
+        .flat_map(|l| l.lines())
+        .find_map(|l| l.trim().strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in {lines:?}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn bitbucket_steps_install_the_pinned_release_plan_apply_and_detect_drift() {
+    use base64::Engine;
+    let bitbucket = yaml(BITBUCKET);
+    let pipelines = &bitbucket["pipelines"];
+    let step = |item: &serde_yaml::Value| strings(&item["step"]["script"]);
+    let plan = step(&pipelines["pull-requests"]["**"][0]["parallel"]["steps"][0]);
+    let apply = step(&pipelines["branches"]["main"][0]["parallel"]["steps"][0]);
+    let drift = step(&pipelines["custom"]["gitops-drift"][0]["parallel"]["steps"][0]);
+    let target = exported(&plan, "GITOPS_TARGET");
+    assert_eq!(exported(&apply, "GITOPS_TARGET"), target);
+    assert_eq!(exported(&drift, "GITOPS_TARGET"), target);
+    let destructive_name = format!("gitops-apply-destructive-{target}");
+    let destructive = step(&pipelines["custom"][destructive_name.as_str()][0]);
+    assert_eq!(exported(&destructive, "GITOPS_TARGET"), target);
+    let version = exported(&plan, "GITOPS_VERSION");
+
+    // The release and the two scripts, served from loopback as GitHub serves them: the
+    // "binary" in the tarball runs the gitops under test.
+    let releases = tempfile::tempdir().unwrap();
+    let (archive, sum) = write_release(
+        releases.path(),
+        &version,
+        &format!(
+            "#!/bin/sh\nexec '{}' \"$@\"\n",
+            env!("CARGO_BIN_EXE_gitops")
+        ),
+    );
+    let sums = releases.path().join(format!("v{version}/SHA256SUMS"));
+    std::fs::write(&sums, format!("{sum}  {archive}\n")).unwrap();
+    std::fs::create_dir_all(releases.path().join("scripts")).unwrap();
+    for script in ["gitops-ci.sh", "install-gitops.sh"] {
+        std::fs::copy(
+            repo_root().join("ci-templates/scripts").join(script),
+            releases.path().join("scripts").join(script),
+        )
+        .unwrap();
+    }
+    let server = FileServer::start(releases.path());
+
+    let cleanup = TestNamespace::not_created("ci-bitbucket");
+    let ns = cleanup.name.clone();
+    let repo = config_repo_for(&target, &ns);
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = std::fs::read_to_string(&testenv().kubeconfig).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&kubeconfig);
+    let token = kubeconfig_token();
+    let url = format!("http://127.0.0.1:{}", server.port);
+    // Bitbucket's variables, and the secured repository variable with the kubeconfig.
+    let env = |branch: &str, more: &[(&'static str, String)]| {
+        let mut env = vec![
+            ("BITBUCKET_BUILD_NUMBER", "17".to_owned()),
+            ("BITBUCKET_BRANCH", branch.to_owned()),
+            ("BITBUCKET_CLONE_DIR", repo.path().display().to_string()),
+            ("BITBUCKET_REPO_FULL_NAME", "org/config".to_owned()),
+            ("KUBECONFIG_B64", b64.clone()),
+            ("TMPDIR", tmp.path().display().to_string()),
+            ("GITOPS_RELEASE_URL", url.clone()),
+            ("GITOPS_SCRIPTS_URL", format!("{url}/scripts")),
+        ];
+        env.extend_from_slice(more);
+        env
+    };
+    let pull_request = env("feature/more-logs", &[("BITBUCKET_PR_ID", "5".to_owned())]);
+    let main = env(
+        "main",
+        &[("BITBUCKET_DEPLOYMENT_ENVIRONMENT", target.clone())],
+    );
+    let settings = || {
+        kubectl(
+            &[
+                "-n",
+                &ns,
+                "get",
+                "configmap",
+                "settings",
+                "-o",
+                "jsonpath={.data.LOG_LEVEL}",
+            ],
+            None,
+        )
+    };
+
+    // Pull request: the pinned release is downloaded and verified, the plan is in the log and
+    // the artifact, and changes (exit 2) do not fail the step.
+    let run = run_lines(repo.path(), &[], &plan, &pull_request);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains(&format!("gitops {version}"))
+            && run.stderr.contains("verified and installed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("exit-code=2\nchanges=true\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("### gitops plan"), "{}", run.stderr);
+    let artifact = read(&repo.path().join("gitops-out/gitops-plan.md"));
+    assert!(
+        artifact.contains("### gitops plan") && artifact.contains("ConfigMap"),
+        "{artifact}"
+    );
+    assert_no_secret(&run, &[&token, &b64]);
+    // The next push finds the binary in the cache: no second download.
+    let again = run_lines(repo.path(), &[], &plan, &pull_request);
+    again.expect_code(0);
+    assert!(
+        !again.stderr.contains("verified and installed"),
+        "{}",
+        again.stderr
+    );
+
+    // Merge: the apply step of the target's deployment.
+    let run = run_lines(repo.path(), &[], &apply, &main);
+    run.expect_code(0);
+    assert_no_secret(&run, &[&token, &b64]);
+    assert!(
+        run.stderr
+            .contains(&format!("applied and healthy ({target})")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(settings().stdout, "info");
+
+    // The schedule: no drift, then a hand edit fails the step with exit 2.
+    run_lines(repo.path(), &[], &drift, &main).expect_code(0);
+    kubectl_ok(
+        &[
+            "-n",
+            &ns,
+            "patch",
+            "configmap",
+            "settings",
+            "-p",
+            r#"{"data":{"LOG_LEVEL":"debug"}}"#,
+        ],
+        None,
+    );
+    let run = run_lines(repo.path(), &[], &drift, &main);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("### Drift: the cluster differs from Git"),
+        "{}",
+        run.stderr
+    );
+
+    // Git drops the ConfigMap: the merge's apply writes nothing, passes, and names the custom
+    // pipeline that applies it after a review; that pipeline prunes it.
+    std::fs::remove_file(repo.path().join("apps/web/settings.yaml")).unwrap();
+    let run = run_lines(repo.path(), &[], &apply, &main);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("nothing was written")
+            && run
+                .stdout
+                .contains(&format!("run the custom pipeline {destructive_name}")),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(
+        settings().stdout,
+        "debug",
+        "the refused apply wrote nothing"
+    );
+    let run = run_lines(repo.path(), &[], &destructive, &main);
+    run.expect_code(0);
+    assert_ne!(
+        settings().code,
+        0,
+        "the reviewed apply pruned the ConfigMap"
+    );
+
+    // Every step removed its kubeconfig file.
+    let left: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("gitops-kubeconfig"))
+        .collect();
+    assert!(left.is_empty(), "kubeconfig files left: {left:?}");
+
+    // A release that does not match its checksum is never run: the step fails before gitops.
+    std::fs::write(&sums, format!("{}  {archive}\n", "0".repeat(64))).unwrap();
+    let fresh = config_repo_for(&target, &ns);
+    let mut env = pull_request.clone();
+    env.retain(|(k, _)| *k != "BITBUCKET_CLONE_DIR");
+    let run = run_lines(fresh.path(), &[], &plan, &env);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("does not match its checksum"),
+        "{}",
+        run.stderr
+    );
+    assert!(!fresh.path().join("gitops-out/gitops-plan.md").exists());
 }
