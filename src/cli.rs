@@ -79,7 +79,7 @@ pub enum Command {
     /// Plan, apply with server-side apply, prune, and wait until healthy (exit 3 when not in time)
     Apply(ApplyArgs),
     /// What the inventory says is deployed: revision, last apply, members and their live health
-    Status,
+    Status(StatusArgs),
     /// Past applies of a target: number, time, revision, result, counts, duration, user (`--show N`: one in full)
     History(HistoryArgs),
     /// What differs between two targets' renders: images first, objects only one side has, other fields (no cluster access)
@@ -111,6 +111,13 @@ pub struct RenderArgs {
     /// Print Secret values instead of <hidden> (to stdout only, for piping into another tool)
     #[arg(long)]
     pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Targets read at once (API requests stay bounded per cluster)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +161,9 @@ pub struct DiffArgs {
     /// Plan the other targets when one cannot be planned; the run then exits 1
     #[arg(long)]
     pub keep_going: bool,
+    /// Targets planned at once (API requests stay bounded per cluster by --concurrency)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
 }
 
 /// The causes `diff --only` selects.
@@ -222,6 +232,9 @@ pub struct ApplyFlags {
     /// skipped); the exit code is the worst of the run
     #[arg(long)]
     pub keep_going: bool,
+    /// Targets applied at once (each after its dependsOn); output stays grouped per target
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
 }
 
 /// `--prune` / `--no-prune` (the last one given wins): Some(choice), or None for the

@@ -34,6 +34,15 @@ pub struct TargetConfig {
     pub name: String,
     pub path: String,
     pub context: Option<String>,
+    /// The kubeconfig of the target's cluster, relative to gitops.yaml (`~/` is the home
+    /// directory); `--kubeconfig` overrides it.
+    pub kubeconfig: Option<String>,
+    /// Globs of the files a plain directory target reads (default: every YAML/JSON file).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Globs of files and directories a plain directory target leaves out.
+    #[serde(default)]
+    pub exclude: Vec<String>,
     pub namespace: Option<String>,
     pub prune: Option<bool>,
     pub timeout: Option<String>,
@@ -316,6 +325,9 @@ mod tests {
                 name: (*name).to_owned(),
                 path: ".".into(),
                 context: None,
+                kubeconfig: None,
+                include: Vec::new(),
+                exclude: Vec::new(),
                 namespace: None,
                 prune: None,
                 timeout: None,

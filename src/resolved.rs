@@ -60,7 +60,8 @@ impl Resolved {
     /// Resolves `target` under `flags`. Reads the kube configuration (no request to a server).
     pub async fn new(target: Target, flags: &RunFlags) -> Self {
         let context = flags.context.clone().or_else(|| target.context.clone());
-        let connection = Connection::load(flags.kubeconfig.as_deref(), context.as_deref()).await;
+        let kubeconfig = flags.kubeconfig.as_deref().or(target.kubeconfig.as_deref());
+        let connection = Connection::load(kubeconfig, context.as_deref()).await;
         let explicit = flags.namespace.clone().or_else(|| target.namespace.clone());
         let namespace = explicit
             .clone()

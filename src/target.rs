@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::config::{self, Config, IgnoreRule};
 use crate::exit::UsageError;
 use crate::names::{invalid_dns_label, inventory_name};
+use crate::render::glob::FileFilter;
 use crate::render::{HelmSettings, Source};
 use crate::source;
 
@@ -19,6 +20,10 @@ pub struct Target {
     pub source: Source,
     pub namespace: Option<String>,
     pub context: Option<String>,
+    /// The target's own kubeconfig (gitops.yaml `kubeconfig`).
+    pub kubeconfig: Option<PathBuf>,
+    /// The files a plain directory target reads (gitops.yaml `include` / `exclude`).
+    pub files: FileFilter,
     pub prune: bool,
     pub timeout: Option<Duration>,
     pub create_namespace: bool,
@@ -170,6 +175,14 @@ pub fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Re
         source: Source::Path(config.dir.join(&spec.path)),
         namespace: spec.namespace.clone(),
         context: spec.context.clone(),
+        kubeconfig: spec
+            .kubeconfig
+            .as_deref()
+            .map(|k| config_relative(config, k)),
+        files: FileFilter {
+            include: spec.include.clone(),
+            exclude: spec.exclude.clone(),
+        },
         prune: spec.prune.unwrap_or(true),
         timeout,
         create_namespace: spec.create_namespace.unwrap_or(false),
@@ -183,6 +196,14 @@ pub fn config_target(config: &Config, spec: &config::TargetConfig) -> anyhow::Re
         history_limit: config.history_limit(Some(spec)),
         depends_on: spec.depends_on.clone(),
     })
+}
+
+/// A path gitops.yaml names: `~/` from the home directory, else relative to the file.
+fn config_relative(config: &Config, path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => config.dir.join(path),
+    }
 }
 
 fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
@@ -212,6 +233,8 @@ fn path_target(path: &str, name: Option<&str>) -> anyhow::Result<Target> {
         source,
         namespace: None,
         context: None,
+        kubeconfig: None,
+        files: FileFilter::default(),
         prune: true,
         timeout: None,
         create_namespace: false,

@@ -128,6 +128,88 @@ fn a_folder_per_cluster_becomes_one_target_per_cluster() {
     renders_and_lists(&repo, &["eu", "us", "platform"]);
 }
 
+/// kubernetes/examples' cassandra: the manifests beside the image's own files, one of them a
+/// YAML that is not Kubernetes (cassandra.yaml, the database's configuration).
+#[test]
+fn a_manifest_folder_with_an_applications_own_yaml_gets_exclude_globs() {
+    let repo = Repo::init();
+    repo.write(&[
+        (
+            "cassandra/cassandra-service.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  labels:\n    app: cassandra\n  name: cassandra\nspec:\n  clusterIP: None\n  ports:\n  - port: 9042\n  selector:\n    app: cassandra\n",
+        ),
+        ("cassandra/cassandra-statefulset.yaml", &config_map("cassandra-settings")),
+        ("cassandra/local-volumes.yaml", &config_map("volumes")),
+        (
+            "cassandra/image/files/cassandra.yaml",
+            "cluster_name: 'Test Cluster'\nnum_tokens: 256\nseed_provider:\n  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n",
+        ),
+        ("cassandra/image/Dockerfile", "FROM debian\n"),
+        ("cassandra/java/settings.json", "{\"seeds\": [\"a\"]}\n"),
+        ("cassandra/java/README.md", "java sources\n"),
+        ("cassandra/ready-probe.json", "{\"probe\": true}\n"),
+    ]);
+    // Without the globs the folder does not render: the error says what to do.
+    repo.write(&[(
+        "gitops.yaml",
+        "targets:\n  - name: cassandra\n    path: cassandra\n",
+    )]);
+    let bare = Gitops::new(["render"]).current_dir(repo.path()).run();
+    bare.expect_code(1);
+    assert!(
+        bare.stderr
+            .contains("cassandra/image/files/cassandra.yaml:1")
+            && bare.stderr.contains("not a Kubernetes object")
+            && bare.stderr.contains("exclude:"),
+        "{}",
+        bare.stderr
+    );
+    std::fs::remove_file(repo.path().join("gitops.yaml")).unwrap();
+
+    init(&repo, &[]).expect_code(0);
+    assert_eq!(
+        config(&repo),
+        format!("{HEADER}  - name: cassandra\n    path: cassandra\n    # not Kubernetes objects (an application's own files): left out\n    exclude: [\"./ready-probe.json\", \"image/**\", \"java/**\"]\n")
+    );
+    renders_and_lists(&repo, &["cassandra"]);
+    let rendered = Gitops::new(["render"]).current_dir(repo.path()).run();
+    assert_eq!(
+        rendered.stdout.matches("kind: ").count(),
+        3,
+        "{}",
+        rendered.stdout
+    );
+
+    // include works the other way round: only what it names.
+    repo.write(&[(
+        "gitops.yaml",
+        "targets:\n  - name: cassandra\n    path: cassandra\n    include: [\"cassandra-*.yaml\"]\n",
+    )]);
+    let included = Gitops::new(["render"]).current_dir(repo.path()).run();
+    included.expect_code(0);
+    assert!(
+        included.stdout.contains("name: cassandra\n") && !included.stdout.contains("name: volumes"),
+        "{}",
+        included.stdout
+    );
+    // On a kustomization or a chart, the globs are an error that says why.
+    repo.write(&[
+        ("app/kustomization.yaml", "resources: [cm.yaml]\n"),
+        ("app/cm.yaml", &config_map("app")),
+        (
+            "gitops.yaml",
+            "targets:\n  - name: app\n    path: app\n    exclude: [\"cm.yaml\"]\n",
+        ),
+    ]);
+    let refused = Gitops::new(["render"]).current_dir(repo.path()).run();
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("include and exclude select the files of a plain directory, and this is a kustomization"),
+        "{}",
+        refused.stderr
+    );
+}
+
 #[test]
 fn init_refuses_to_overwrite_and_says_what_is_wrong() {
     let outside = tempfile::tempdir().unwrap();

@@ -26,8 +26,10 @@ pub struct Cluster {
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
 impl Cluster {
-    /// The same cluster, with at most `limit` requests in flight per batch.
+    /// The same cluster, with at most `limit` requests in flight per batch and to the server
+    /// (shared by every user of this client).
     pub fn with_concurrency(self, limit: usize) -> Self {
+        self.retries.set_limit(limit);
         Cluster {
             concurrency: limit.max(1),
             ..self
@@ -57,6 +59,46 @@ impl Cluster {
     }
 }
 
+/// One client per cluster of a run: targets on the same kubeconfig and context share its
+/// connections, retry state and bound on requests in flight.
+#[derive(Default)]
+pub struct Pool {
+    clusters: std::sync::Mutex<Vec<(PoolKey, Cluster)>>,
+}
+
+type PoolKey = (Option<PathBuf>, Option<String>);
+
+impl Pool {
+    /// The run's client for `connection`, made on first use with at most `concurrency`
+    /// requests in flight.
+    pub async fn connect(
+        &self,
+        connection: &Connection,
+        concurrency: usize,
+    ) -> Result<Cluster, ClusterError> {
+        let key = (connection.kubeconfig.clone(), connection.context.clone());
+        if let Some(cluster) = self.find(&key) {
+            return Ok(cluster);
+        }
+        let cluster = connection.connect().await?.with_concurrency(concurrency);
+        let mut clusters = self.clusters.lock().unwrap_or_else(|e| e.into_inner());
+        // Two targets may have connected at the same time: the first one made is kept.
+        if let Some((_, kept)) = clusters.iter().find(|(k, _)| *k == key) {
+            return Ok(kept.clone());
+        }
+        clusters.push((key, cluster.clone()));
+        Ok(cluster)
+    }
+
+    fn find(&self, key: &PoolKey) -> Option<Cluster> {
+        let clusters = self.clusters.lock().unwrap_or_else(|e| e.into_inner());
+        clusters
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, c)| c.clone())
+    }
+}
+
 /// How to reach one target's cluster: the kubeconfig and context it names (or the in-cluster
 /// service account), loaded once per target without contacting the server. The client and the
 /// default namespace both come from this one value, so rendering, planning and the inventory
@@ -64,6 +106,9 @@ impl Cluster {
 pub struct Connection {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
+    /// The context as people name it: `--context` or the target's, else the kubeconfig's
+    /// current one, else `in-cluster` (summaries show it).
+    pub context_name: String,
     /// The loaded configuration, or why it could not be loaded (said when connecting: a
     /// render needs no cluster).
     config: Result<Config, String>,
@@ -76,7 +121,17 @@ impl Connection {
         Connection {
             kubeconfig: kubeconfig.map(Path::to_path_buf),
             context: context.map(str::to_owned),
+            context_name: context_name(kubeconfig, context),
             config: load_config(kubeconfig, context).await,
+        }
+    }
+
+    /// What tells two clusters apart: the API server's URL, else (no configuration could be
+    /// loaded) the kubeconfig and context as given.
+    pub fn server_identity(&self) -> String {
+        match &self.config {
+            Ok(config) => config.cluster_url.to_string(),
+            Err(_) => format!("{:?} {:?}", self.kubeconfig, self.context),
         }
     }
 
@@ -114,10 +169,25 @@ impl Connection {
         Ok(Cluster {
             client,
             server,
-            retries: Arc::new(Retries::new(policy)),
+            retries: Arc::new(Retries::new(policy, DEFAULT_CONCURRENCY)),
             concurrency: DEFAULT_CONCURRENCY,
         })
     }
+}
+
+/// The context a connection uses, by name, found as [`load_config`] finds the kubeconfig.
+fn context_name(kubeconfig: Option<&Path>, context: Option<&str>) -> String {
+    if let Some(context) = context {
+        return context.to_owned();
+    }
+    let file = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).ok(),
+        None => super::kubeconfig::from_env_list()
+            .and_then(Result::ok)
+            .or_else(|| Kubeconfig::read().ok()),
+    };
+    file.and_then(|f| f.current_context)
+        .unwrap_or_else(|| "in-cluster".to_owned())
 }
 
 /// A credential plugin's failure, described from the kubeconfig, never quoted.

@@ -14,6 +14,6 @@ pub mod objects;
 pub mod retry;
 mod send;
 
-pub use client::{Cluster, Connection};
+pub use client::{Cluster, Connection, Pool, DEFAULT_CONCURRENCY};
 pub use discovery::{Discovery, ResourceInfo};
 pub use error::{ClusterError, Operation};

@@ -14,7 +14,7 @@
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
@@ -92,14 +92,35 @@ pub struct Retries {
     /// Set once the server answered anything in this run. Until then a refused or failed
     /// connection is more likely a wrong address than a restart, and is given up on quickly.
     answered: AtomicBool,
+    /// Requests in flight to this server, whichever target sends them: the bound is per
+    /// cluster, so targets planned in parallel share it.
+    in_flight: tokio::sync::Semaphore,
+    /// The number of permits `in_flight` was last set to.
+    limit: AtomicUsize,
 }
 
 impl Retries {
-    pub fn new(policy: RetryPolicy) -> Self {
+    pub fn new(policy: RetryPolicy, limit: usize) -> Self {
         Retries {
             policy,
             gave_up: AtomicBool::new(false),
             answered: AtomicBool::new(false),
+            in_flight: tokio::sync::Semaphore::new(limit.max(1)),
+            limit: AtomicUsize::new(limit.max(1)),
+        }
+    }
+
+    /// At most `limit` requests in flight from now on.
+    pub fn set_limit(&self, limit: usize) {
+        let limit = limit.max(1);
+        let before = self.limit.swap(limit, Ordering::SeqCst);
+        if limit > before {
+            self.in_flight.add_permits(limit - before);
+        } else if limit < before {
+            // Only free permits can be forgotten (set while requests are in flight, the bound
+            // comes down as far as it can now).
+            let forgotten = self.in_flight.forget_permits(before - limit);
+            self.limit.store(before - forgotten, Ordering::SeqCst);
         }
     }
 
@@ -349,6 +370,8 @@ impl<'a> Attempts<'a> {
         Fut: Future<Output = Result<T, Failure>>,
     {
         let timeout = self.retries.policy.attempt_timeout;
+        // Waiting for a permit is not part of the attempt's time: only the request is.
+        let _permit = self.retries.in_flight.acquire().await.ok();
         match tokio::time::timeout(timeout, future).await {
             Ok(result) => {
                 if matches!(
@@ -479,7 +502,7 @@ mod tests {
         let failure = Failure::from(kube::Error::Api(status.boxed()));
         assert_eq!(failure.retry_after, Some(Duration::from_secs(2)));
 
-        let retries = Retries::new(RetryPolicy::default());
+        let retries = Retries::new(RetryPolicy::default(), 8);
         let mut attempts = Attempts::new(&retries);
         let failure = Failure {
             error: api(429, "TooManyRequests"),
@@ -493,7 +516,7 @@ mod tests {
 
     #[tokio::test]
     async fn transient_failures_are_retried_until_success() {
-        let retries = Retries::new(fast());
+        let retries = Retries::new(fast(), 8);
         let calls = AtomicU32::new(0);
         let result = run(
             &retries,
@@ -516,7 +539,7 @@ mod tests {
 
     #[tokio::test]
     async fn permanent_failures_are_not_retried() {
-        let retries = Retries::new(fast());
+        let retries = Retries::new(fast(), 8);
         let calls = AtomicU32::new(0);
         let result: Result<(), _> = run(
             &retries,
@@ -534,7 +557,7 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_get_three_attempts_and_do_not_mark_the_server_down() {
-        let retries = Retries::new(fast());
+        let retries = Retries::new(fast(), 8);
         let calls = AtomicU32::new(0);
         let internal = || async {
             calls.fetch_add(1, Ordering::SeqCst);
@@ -555,7 +578,7 @@ mod tests {
 
     #[tokio::test]
     async fn attempts_are_bounded_and_a_server_given_up_on_gets_one_attempt_per_request() {
-        let retries = Retries::new(fast());
+        let retries = Retries::new(fast(), 8);
         let calls = AtomicU32::new(0);
         let down = || async {
             calls.fetch_add(1, Ordering::SeqCst);
@@ -576,7 +599,7 @@ mod tests {
             max_attempts: 1000,
             ..RetryPolicy::default()
         };
-        let retries = Retries::new(policy);
+        let retries = Retries::new(policy, 8);
         let started = Instant::now();
         let result: Result<(), _> = run(
             &retries,
@@ -594,7 +617,7 @@ mod tests {
             attempt_timeout: Duration::from_millis(50),
             ..fast()
         };
-        let retries = Retries::new(policy);
+        let retries = Retries::new(policy, 8);
         let calls = AtomicU32::new(0);
         let result = run(
             &retries,

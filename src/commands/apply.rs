@@ -1,14 +1,15 @@
 //! `gitops apply [PATH]`: plan, apply by waves, prune, wait; exit 0, 1, or 3 when unhealthy.
 
 use super::planning::{
-    plan_target, print_plans, render_all, PlanSettings, Rendered, RenderedTarget,
+    plan_target, print_plans_titled, render_all, PlanSettings, Rendered, RenderedTarget,
 };
 use crate::apply::{self, ApplyOptions, Outcome};
 use crate::cli::{ApplyArgs, ApplyFlags, GlobalArgs};
 use crate::cluster::lease::{self, LeaseError, LeaseGuard};
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError, Pool};
 use crate::exit::Exit;
-use crate::log;
+use crate::log::{self, Captured};
+use crate::report::summary::{Ending, Row};
 use crate::resolved::{Resolved, RunFlags};
 use crate::source::{self, Revision};
 
@@ -31,10 +32,13 @@ pub(super) fn run_flags(global: &GlobalArgs, flags: &ApplyFlags) -> RunFlags {
     }
 }
 
-/// Plans, applies, prunes and waits for every rendered target, one after the other in
-/// dependency order (`dependsOn`, else gitops.yaml order); shared by `apply` and `rollback`
-/// (`operation` is what the history records). A target whose dependency did not end applied
-/// and healthy is skipped; without `--keep-going` a failed or unhealthy target stops the run.
+/// Plans, applies, prunes and waits for every rendered target; shared by `apply` and
+/// `rollback` (`operation` is what the history records). Targets start in dependency order
+/// (`dependsOn`, else gitops.yaml order), at most `--parallel` at once, each once every target
+/// it depends on ended applied and healthy; a target whose dependency did not is skipped.
+/// Without `--keep-going` a failed or unhealthy target stops the run: no new target starts.
+/// With several at once, each target's output is held back and printed whole, in gitops.yaml
+/// order.
 pub(super) fn execute(
     global: &GlobalArgs,
     flags: &ApplyFlags,
@@ -45,7 +49,25 @@ pub(super) fn execute(
     let settings = PlanSettings {
         concurrency: usize::from(flags.concurrency),
         shortcut: true,
+        several_targets: rendered.targets.len() > 1,
     };
+    let names: Vec<String> = rendered
+        .targets
+        .iter()
+        .map(|t| t.target.name().to_owned())
+        .collect();
+    let dependencies: Vec<Vec<usize>> = rendered
+        .targets
+        .iter()
+        .map(|t| {
+            t.target
+                .target
+                .depends_on
+                .iter()
+                .filter_map(|d| names.iter().position(|n| n == d))
+                .collect()
+        })
+        .collect();
     let order = crate::target::dependency_order(
         &rendered
             .targets
@@ -53,71 +75,118 @@ pub(super) fn execute(
             .map(|t| (t.target.name(), t.target.target.depends_on.as_slice()))
             .collect::<Vec<_>>(),
     );
+    let mut rows: Vec<Row> = rendered
+        .targets
+        .iter()
+        .map(|t| Row {
+            target: t.target.name().to_owned(),
+            cluster: context_of(&t.target),
+            counts: None,
+            ending: Ending::NotStarted,
+            seconds: 0.0,
+        })
+        .collect();
     let mut pending: Vec<Option<RenderedTarget>> = rendered.targets.into_iter().map(Some).collect();
+    let parallel = usize::from(flags.parallel).max(1);
+    let held_back = parallel > 1 && pending.len() > 1;
+    let pool = Pool::default();
     let runtime = super::runtime()?;
-    runtime.block_on(async {
+    // A cancelled CI job (SIGINT, SIGTERM) gives the leases back (apply_target); the render
+    // scratch guard must not exit the process first.
+    crate::render::scratch::signals_handled_elsewhere(true);
+    let exit = runtime.block_on(async {
+        use futures::stream::{FuturesUnordered, StreamExt};
         let mut exit = Exit::Success;
-        let mut results: Vec<TargetResult> = Vec::new();
-        let mut not_ok: Vec<String> = Vec::new();
+        let mut finished: Vec<bool> = vec![false; rows.len()];
+        let mut output: Vec<Option<Captured>> = (0..rows.len()).map(|_| None).collect();
+        let mut printed = 0;
         let mut stopped = false;
-        for index in order {
-            let Some(rendered) = pending[index].take() else { continue };
-            let name = rendered.target.name().to_owned();
-            let context = context_of(&rendered.target);
-            let mut result = TargetResult { name: name.clone(), context, state: State::NotStarted, counts: None, seconds: 0.0 };
-            if stopped {
-                not_ok.push(name);
-                results.push(result);
-                continue;
-            }
-            if let Some(failed) = rendered.target.target.depends_on.iter().find(|d| not_ok.contains(d)) {
-                log::error(&format!("target {name}: not applied: it depends on {failed}, which did not end applied and healthy"));
-                result.state = State::Skipped(failed.clone());
-                not_ok.push(name);
-                results.push(result);
-                continue;
-            }
-            let started = std::time::Instant::now();
-            let outcome = apply_target(global, flags, rendered, &ignore, &settings, operation).await;
-            result.seconds = started.elapsed().as_secs_f64();
-            match outcome {
-                Ok((outcome, counts)) => {
-                    result.counts = Some(counts);
-                    match outcome {
-                        Outcome::Healthy => result.state = State::Applied,
-                        Outcome::Unhealthy(_) => {
-                            result.state = State::Unhealthy;
-                            exit = worse(exit, Exit::Unhealthy);
-                            not_ok.push(name);
-                            // Later targets are not written once one is unhealthy, unless asked.
-                            stopped = !flags.keep_going;
+        let mut running = FuturesUnordered::new();
+        loop {
+            // Start what is ready, in dependency order.
+            for &index in &order {
+                if stopped || running.len() >= parallel {
+                    break;
+                }
+                if pending[index].is_none() {
+                    continue;
+                }
+                let needs = &dependencies[index];
+                if let Some(&failed) = needs
+                    .iter()
+                    .find(|&&d| finished[d] && !matches!(rows[d].ending, Ending::Applied))
+                {
+                    pending[index] = None;
+                    let (dependency, name) = (rows[failed].target.clone(), rows[index].target.clone());
+                    let ((), said) = log::capture(async {
+                        log::error(&format!("target {name}: not applied: it depends on {dependency}, which did not end applied and healthy"));
+                    })
+                    .await;
+                    rows[index].ending = Ending::Skipped(dependency);
+                    finished[index] = true;
+                    output[index] = Some(said);
+                    continue;
+                }
+                if !needs.iter().all(|&d| finished[d]) {
+                    continue;
+                }
+                let Some(target) = pending[index].take() else { continue };
+                let (ignore, settings, pool) = (&ignore, &settings, &pool);
+                running.push(async move {
+                    let started = std::time::Instant::now();
+                    let work = async {
+                        let outcome = apply_target(global, flags, target, ignore, settings, pool, operation).await;
+                        match outcome {
+                            Ok((outcome, counts)) => (Ok(outcome), Some(counts)),
+                            Err(error) => (Err(super::report_error(&error)), None),
                         }
-                    }
-                }
-                Err(error) if !flags.keep_going => {
-                    result.state = State::Failed;
-                    results.push(result);
-                    results.extend(pending.iter().flatten().map(|t| TargetResult {
-                        name: t.target.name().to_owned(),
-                        context: context_of(&t.target),
-                        state: State::NotStarted,
-                        counts: None,
-                        seconds: 0.0,
-                    }));
-                    print_summary(&results);
-                    return Err(error);
-                }
-                Err(error) => {
-                    exit = worse(exit, super::report_error(&error));
-                    result.state = State::Failed;
-                    not_ok.push(name);
-                }
+                    };
+                    let (result, said) = if held_back {
+                        log::capture(work).await
+                    } else {
+                        (work.await, Captured::default())
+                    };
+                    (index, result, said, started.elapsed().as_secs_f64())
+                });
             }
-            results.push(result);
+            let Some((index, result, said, seconds)) = running.next().await else { break };
+            finished[index] = true;
+            output[index] = Some(said);
+            let row = &mut rows[index];
+            row.seconds = seconds;
+            let (result, counts) = result;
+            row.counts = counts;
+            row.ending = match result {
+                Ok(Outcome::Healthy) => Ending::Applied,
+                Ok(Outcome::Unhealthy(_)) => {
+                    exit = worse(exit, Exit::Unhealthy);
+                    Ending::Unhealthy
+                }
+                Err(code) => {
+                    exit = worse(exit, code);
+                    if code == Exit::Destructive { Ending::Refused } else { Ending::Failed }
+                }
+            };
+            if row.ending != Ending::Applied && !flags.keep_going {
+                stopped = true;
+            }
+            // Whole groups, in gitops.yaml order, as soon as every earlier one is out.
+            while printed < output.len() && finished[printed] {
+                if let Some(said) = output[printed].take() {
+                    said.flush()?;
+                }
+                printed += 1;
+            }
         }
-        print_summary(&results);
+        for said in output.iter().flatten() {
+            said.flush()?;
+        }
         anyhow::Ok(exit)
-    })
+    });
+    crate::render::scratch::signals_handled_elsewhere(false);
+    let exit = exit?;
+    super::planning::print_summary(global, &rows)?;
+    Ok(exit)
 }
 
 /// 1 over 4 over 3 over 2 over 0: an error says most about the run, a refused destructive plan
@@ -138,72 +207,9 @@ pub(super) fn worse(a: Exit, b: Exit) -> Exit {
     }
 }
 
-/// How one target of the run ended.
-enum State {
-    Applied,
-    Unhealthy,
-    Failed,
-    /// Not applied because this dependency did not end applied and healthy.
-    Skipped(String),
-    NotStarted,
-}
-
-struct TargetResult {
-    name: String,
-    context: String,
-    state: State,
-    counts: Option<crate::plan::Summary>,
-    seconds: f64,
-}
-
 /// The kube context a target uses, as the summary shows it.
-fn context_of(target: &Resolved) -> String {
-    target
-        .connection
-        .context
-        .clone()
-        .unwrap_or_else(|| "(current)".to_owned())
-}
-
-/// The run's table, on stderr, when it had several targets.
-fn print_summary(results: &[TargetResult]) {
-    if results.len() < 2 {
-        return;
-    }
-    let rows: Vec<[String; 6]> = results
-        .iter()
-        .map(|r| {
-            let counts = r.counts.as_ref().map_or_else(
-                || "-".to_owned(),
-                |c| format!("+{} ~{} -{}", c.create, c.update, c.delete),
-            );
-            let drift = r
-                .counts
-                .as_ref()
-                .map_or_else(|| "-".to_owned(), |c| c.drift.to_string());
-            let state = match &r.state {
-                State::Applied => "applied".to_owned(),
-                State::Unhealthy => "unhealthy".to_owned(),
-                State::Failed => "failed".to_owned(),
-                State::Skipped(dependency) => format!("skipped ({dependency} did not succeed)"),
-                State::NotStarted => "not started".to_owned(),
-            };
-            [
-                r.name.clone(),
-                r.context.clone(),
-                counts,
-                drift,
-                state,
-                format!("{:.1}s", r.seconds),
-            ]
-        })
-        .collect();
-    let table = crate::report::table::render(
-        ["TARGET", "CONTEXT", "CHANGES", "DRIFT", "RESULT", "TIME"],
-        &rows,
-        2,
-    );
-    log::info(&format!("Summary:\n{table}"));
+pub(super) fn context_of(target: &Resolved) -> String {
+    target.connection.context_name.clone()
 }
 
 /// One target: lease, plan, print, refuse or write, wait. Its outcome and plan counts.
@@ -213,6 +219,7 @@ async fn apply_target(
     rendered: RenderedTarget,
     ignore: &[crate::config::IgnoreRule],
     settings: &PlanSettings,
+    pool: &Pool,
     operation: &'static str,
 ) -> anyhow::Result<(Outcome, crate::plan::Summary)> {
     let revision = rendered.revision_label();
@@ -222,11 +229,9 @@ async fn apply_target(
         hooks,
         revision: revision_info,
     } = rendered;
-    let cluster = target
-        .connection
-        .connect()
-        .await?
-        .with_concurrency(settings.concurrency);
+    let cluster = pool
+        .connect(&target.connection, settings.concurrency)
+        .await?;
     let held = std::cell::RefCell::new(if flags.dry_run {
         None
     } else {
@@ -251,7 +256,11 @@ async fn apply_target(
             started.elapsed().as_millis()
         ));
         counts.set(Some(plan.summary()));
-        print_plans(global, std::slice::from_ref(&plan))?;
+        print_plans_titled(
+            global,
+            std::slice::from_ref(&plan),
+            settings.several_targets,
+        )?;
         let options = options(flags, &target, revision_info, operation);
         // A dry run ends as the apply would: refused, or after the last check.
         apply::refuse_before_writing(&plan, &options)?;
@@ -270,7 +279,6 @@ async fn apply_target(
     };
     // A cancelled CI job (SIGINT, SIGTERM) gives the lease back instead of leaving it
     // to expire; what was written stays, and the next run continues from there.
-    crate::render::scratch::signals_handled_elsewhere(true);
     let result = tokio::select! {
         result = result => result,
         signal = interrupted() => Err(anyhow::anyhow!(
@@ -282,7 +290,6 @@ async fn apply_target(
     if let Some(guard) = held.into_inner() {
         guard.release().await;
     }
-    crate::render::scratch::signals_handled_elsewhere(false);
     let outcome = result?;
     match &outcome {
         Outcome::Healthy if flags.dry_run => {}

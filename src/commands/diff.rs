@@ -5,8 +5,11 @@
 use super::alert::Drift;
 use super::planning::{plan_target, print_plans, render_all, PlanSettings};
 use crate::cli::{DiffArgs, GlobalArgs, OnlyCause};
+use crate::cluster::Pool;
 use crate::exit::Exit;
+use crate::log::{self, Captured};
 use crate::plan::{Only, Plan};
+use crate::report::summary::{Ending, Row};
 use crate::resolved::RunFlags;
 
 pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
@@ -20,44 +23,100 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
     let settings = PlanSettings {
         concurrency: usize::from(args.concurrency),
         shortcut: !args.full_dry_run,
+        several_targets: rendered.targets.len() > 1,
     };
     let runtime = super::runtime()?;
-    // With --keep-going a target that cannot be planned is said and the others are planned.
+    let pool = Pool::default();
+    let parallel = usize::from(args.parallel).max(1);
+    let held_back = parallel > 1 && rendered.targets.len() > 1;
+    let mut rows: Vec<Row> = rendered
+        .targets
+        .iter()
+        .map(|t| Row {
+            target: t.target.name().to_owned(),
+            cluster: super::apply::context_of(&t.target),
+            counts: None,
+            ending: Ending::NotStarted,
+            seconds: 0.0,
+        })
+        .collect();
+    // Targets are planned `--parallel` at once; results come back in gitops.yaml order. With
+    // --keep-going a target that cannot be planned is said and the others are planned;
+    // without it, no target starts after one failed.
     let mut failed = Exit::Success;
+    let stop = std::cell::Cell::new(false);
     let planned = runtime.block_on(async {
-        let mut plans = Vec::with_capacity(rendered.targets.len());
-        for rendered in rendered.targets {
-            let revision = rendered.revision_label();
-            let target = rendered.target;
-            let planned = async {
-                let cluster = target
-                    .connection
-                    .connect()
-                    .await?
-                    .with_concurrency(settings.concurrency);
-                let plan = plan_target(
-                    &cluster,
-                    &target,
-                    rendered.manifests,
-                    rendered.hooks,
-                    revision,
-                    ignore.clone(),
-                    &settings,
-                )
-                .await?;
-                anyhow::Ok((plan, cluster))
-            }
-            .await;
-            match planned {
-                Ok(planned) => plans.push(planned),
-                Err(error) if args.keep_going => {
-                    failed = super::apply::worse(failed, super::report_error(&error));
+        use futures::stream::StreamExt;
+        let (ignore, settings, pool, stop) = (&ignore, &settings, &pool, &stop);
+        let mut results = futures::stream::iter(rendered.targets.into_iter().enumerate())
+            .map(|(index, rendered)| async move {
+                if stop.get() {
+                    return (index, None, Captured::default(), 0.0);
                 }
-                Err(error) => return Err(error),
+                let started = std::time::Instant::now();
+                let work = async {
+                    let revision = rendered.revision_label();
+                    let target = rendered.target;
+                    let cluster = pool
+                        .connect(&target.connection, settings.concurrency)
+                        .await?;
+                    let plan = plan_target(
+                        &cluster,
+                        &target,
+                        rendered.manifests,
+                        rendered.hooks,
+                        revision,
+                        ignore.clone(),
+                        settings,
+                    )
+                    .await?;
+                    anyhow::Ok((plan, cluster))
+                };
+                let work = async {
+                    let planned = work.await;
+                    if planned.is_err() && !args.keep_going {
+                        stop.set(true);
+                    }
+                    planned.map_err(|error| super::report_error(&error))
+                };
+                let (planned, said) = if held_back {
+                    log::capture(work).await
+                } else {
+                    (work.await, Captured::default())
+                };
+                (index, Some(planned), said, started.elapsed().as_secs_f64())
+            })
+            .buffered(parallel);
+        let mut plans = Vec::new();
+        while let Some((index, planned, said, seconds)) = results.next().await {
+            said.flush()?;
+            let row = &mut rows[index];
+            row.seconds = seconds;
+            match planned {
+                None => {}
+                Some(Ok((plan, cluster))) => {
+                    let summary = plan.summary();
+                    row.ending = if summary.has_changes() {
+                        Ending::Changes
+                    } else {
+                        Ending::InSync
+                    };
+                    row.counts = Some(summary);
+                    plans.push((plan, cluster));
+                }
+                Some(Err(code)) => {
+                    row.ending = Ending::Failed;
+                    failed = super::apply::worse(failed, code);
+                }
             }
         }
         anyhow::Ok(plans)
     })?;
+    if failed != Exit::Success && !args.keep_going {
+        // Said already, with its target's output; the plans made are not shown.
+        super::planning::print_summary(global, &rows)?;
+        return Ok(failed);
+    }
     // The alert judges the whole drift, whatever --only shows.
     let drifts: Vec<Drift> = planned.iter().map(|(plan, _)| Drift::of(plan)).collect();
     let (mut plans, clusters): (Vec<Plan>, Vec<_>) = planned.into_iter().unzip();
@@ -104,5 +163,6 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Success
     };
+    super::planning::print_summary(global, &rows)?;
     Ok(super::apply::worse(failed, shown))
 }

@@ -7,6 +7,7 @@ mod completion;
 mod diff;
 mod init;
 mod man;
+mod overlap;
 mod planning;
 mod promote;
 mod render;
@@ -45,7 +46,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Render(args) => render::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),
-        Command::Status => status::status(&cli.global),
+        Command::Status(args) => status::status(&cli.global, args),
         Command::History(args) => status::history(&cli.global, args),
         Command::Stats(args) => stats::run(&cli.global, args),
         Command::Compare(args) => compare::run(&cli.global, args),

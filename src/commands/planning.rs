@@ -1,6 +1,6 @@
 //! What diff and apply share: render every target first, connect, plan, print plans.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use super::render::render_target;
 use super::{resolve_all, selection};
@@ -19,6 +19,8 @@ pub struct PlanSettings {
     /// Most requests in flight at once (`--concurrency`), set on the cluster client.
     pub concurrency: usize,
     pub shortcut: bool,
+    /// The run has several targets: each plan printed shows its target's name.
+    pub several_targets: bool,
 }
 
 /// One target, rendered and validated, with the revision it was rendered from.
@@ -74,6 +76,19 @@ pub fn render_all(
             hooks,
             revision,
         });
+    }
+    let shared = super::overlap::shared_objects(
+        &rendered
+            .iter()
+            .map(|r| (&r.target, r.manifests.as_slice()))
+            .collect::<Vec<_>>(),
+    );
+    if !shared.is_empty() {
+        anyhow::bail!(
+            "{} object(s) would be written by two targets of this run, which would take them from each other on every apply; keep each object in one target (a shared Namespace, say, in the target that owns it), or run the targets separately:\n{}",
+            shared.len(),
+            log::bullets(&shared)
+        );
     }
     Ok(Rendered {
         targets: rendered,
@@ -142,6 +157,12 @@ pub async fn plan_target(
 
 /// Plans to stdout in the chosen format.
 pub fn print_plans(global: &GlobalArgs, plans: &[Plan]) -> anyhow::Result<()> {
+    print_plans_titled(global, plans, plans.len() > 1)
+}
+
+/// Plans to stdout; `titled`: each text plan under its target's name (a run of several
+/// targets that prints their plans one at a time).
+pub fn print_plans_titled(global: &GlobalArgs, plans: &[Plan], titled: bool) -> anyhow::Result<()> {
     let text = match global.output {
         OutputFormat::Json => report::json::render(plans),
         OutputFormat::Markdown => report::markdown::render(plans),
@@ -149,13 +170,24 @@ pub fn print_plans(global: &GlobalArgs, plans: &[Plan]) -> anyhow::Result<()> {
             let color = log::use_color(global.color, std::io::stdout().is_terminal());
             plans
                 .iter()
-                .map(|p| report::text::render(p, color, plans.len() > 1))
+                .map(|p| report::text::render(p, color, titled))
                 .collect::<Vec<_>>()
                 .join("\n")
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
+    log::to_stdout(&text)?;
+    Ok(())
+}
+
+/// The run's summary when it had several targets: a table on stderr, and with `-o markdown`
+/// the same table at the end of the document.
+pub fn print_summary(global: &GlobalArgs, rows: &[report::summary::Row]) -> anyhow::Result<()> {
+    if rows.len() < 2 {
+        return Ok(());
+    }
+    log::info(report::summary::text(rows).trim_end());
+    if global.output == OutputFormat::Markdown {
+        log::to_stdout(&report::summary::markdown(rows))?;
+    }
     Ok(())
 }

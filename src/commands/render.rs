@@ -35,6 +35,7 @@ pub fn render_target(
         name: &target.name,
         namespace,
         capabilities,
+        files: &target.files,
     };
     let (kind, manifests) =
         render::render(&request).with_context(|| format!("rendering target {}", target.name))?;

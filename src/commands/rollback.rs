@@ -64,6 +64,8 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<Exit> {
                     source: Source::Path(path),
                     namespace: recorded.namespace.clone(),
                     context: None,
+                    kubeconfig: None,
+                    files: current.files.clone(),
                     prune: current.prune,
                     timeout: current.timeout,
                     create_namespace: recorded.create_namespace,

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use super::{resolve_all, run_flags, selection};
 use crate::apply::health::{assess, Health};
-use crate::cli::{GlobalArgs, HistoryArgs, OutputFormat};
-use crate::cluster::{objects, Cluster, Discovery};
+use crate::cli::{GlobalArgs, HistoryArgs, OutputFormat, StatusArgs};
+use crate::cluster::{objects, Cluster, Discovery, Pool};
 use crate::exit::{Exit, UsageError};
 use crate::inventory::{self, History, HistoryEntry, Inventory, Member};
 use crate::report::history as history_report;
@@ -23,36 +23,54 @@ pub(super) struct Applied {
     pub history: History,
 }
 
-/// Reads the inventory of every selected target.
-/// The clients are bound to `runtime`: use them on it only.
+/// Reads the inventory of every selected target, a few targets at once (reads only), with
+/// one client per cluster. The clients are bound to `runtime`: use them on it only.
 pub(super) fn read_inventories(
     runtime: &tokio::runtime::Runtime,
     global: &GlobalArgs,
     flags: &RunFlags,
 ) -> anyhow::Result<Vec<(Applied, Cluster)>> {
+    read_inventories_at_once(runtime, global, flags, DEFAULT_PARALLEL)
+}
+
+/// Targets read at once unless `--parallel` says.
+const DEFAULT_PARALLEL: usize = 4;
+
+fn read_inventories_at_once(
+    runtime: &tokio::runtime::Runtime,
+    global: &GlobalArgs,
+    flags: &RunFlags,
+    parallel: usize,
+) -> anyhow::Result<Vec<(Applied, Cluster)>> {
+    use futures::stream::{StreamExt, TryStreamExt};
     let config = target::load_config(global.config.as_deref())?;
     let targets = target::select_applied(&selection(global, None), config.as_ref())?;
     let targets = resolve_all(targets, flags)?;
-    runtime.block_on(async {
-        let mut found = Vec::with_capacity(targets.len());
-        for resolved in targets {
-            let cluster = resolved.connection.connect().await?;
-            let inventory = inventory::read(&cluster, &resolved.inventory).await?;
-            let history = match &inventory {
-                Some(_) => inventory::history::read(&cluster, &resolved.inventory).await?,
-                None => History::default(),
-            };
-            found.push((
-                Applied {
-                    resolved,
-                    inventory,
-                    history,
-                },
-                cluster,
-            ));
-        }
-        Ok(found)
-    })
+    let pool = Pool::default();
+    let pool = &pool;
+    runtime.block_on(
+        futures::stream::iter(targets)
+            .map(|resolved| async move {
+                let cluster = pool
+                    .connect(&resolved.connection, crate::cluster::DEFAULT_CONCURRENCY)
+                    .await?;
+                let inventory = inventory::read(&cluster, &resolved.inventory).await?;
+                let history = match &inventory {
+                    Some(_) => inventory::history::read(&cluster, &resolved.inventory).await?,
+                    None => History::default(),
+                };
+                anyhow::Ok((
+                    Applied {
+                        resolved,
+                        inventory,
+                        history,
+                    },
+                    cluster,
+                ))
+            })
+            .buffered(parallel.max(1))
+            .try_collect(),
+    )
 }
 
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -117,16 +135,22 @@ fn newest_of_revision<'a>(records: &'a [HistoryEntry], wanted: &str) -> Option<&
         .find(|r| r.revision == wanted || r.revision.starts_with(&wanted))
 }
 
-pub fn status(global: &GlobalArgs) -> anyhow::Result<Exit> {
+pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit> {
+    use futures::stream::{StreamExt, TryStreamExt};
     let runtime = runtime()?;
-    let found = read_inventories(&runtime, global, &run_flags(global))?;
-    let mut health = Vec::with_capacity(found.len());
-    for (applied, cluster) in &found {
-        health.push(match &applied.inventory {
-            Some(inventory) => Some(runtime.block_on(member_health(cluster, &inventory.members))?),
-            None => None,
-        });
-    }
+    let parallel = usize::from(args.parallel);
+    let found = read_inventories_at_once(&runtime, global, &run_flags(global), parallel)?;
+    let health: Vec<Option<Vec<Health>>> = runtime.block_on(
+        futures::stream::iter(&found)
+            .map(|(applied, cluster)| async move {
+                match &applied.inventory {
+                    Some(inventory) => member_health(cluster, &inventory.members).await.map(Some),
+                    None => Ok(None),
+                }
+            })
+            .buffered(parallel.max(1))
+            .try_collect(),
+    )?;
     let base = source::base_dir();
     let targets: Vec<(Shown<'_>, Option<Live<'_>>)> = found
         .iter()

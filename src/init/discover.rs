@@ -32,6 +32,9 @@ pub enum FoundKind {
     Plain {
         /// The one namespace all its objects name, if they agree.
         namespace: Option<String>,
+        /// `exclude` globs for its YAML and JSON files that are not Kubernetes objects (an
+        /// application's own configuration beside its manifests).
+        exclude: Vec<String>,
     },
 }
 
@@ -104,7 +107,7 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<String>) {
             },
         });
     }
-    for (dir, namespace) in plain {
+    for (dir, namespace, exclude) in plain {
         // Manifests a kustomization reads are its own, not a target.
         let read_by_kustomization = used
             .iter()
@@ -118,7 +121,7 @@ pub fn discover(root: &Path) -> (Vec<Found>, Vec<String>) {
         }
         found.push(Found {
             path: relative(root, &dir),
-            kind: FoundKind::Plain { namespace },
+            kind: FoundKind::Plain { namespace, exclude },
         });
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
@@ -136,6 +139,8 @@ struct Node {
     /// Kubernetes objects in its own files, and the namespaces they name.
     direct: usize,
     namespaces: BTreeSet<Option<String>>,
+    /// Its own YAML and JSON files that hold no Kubernetes object.
+    foreign: Vec<PathBuf>,
     children: Vec<Node>,
 }
 
@@ -146,6 +151,33 @@ impl Node {
 
     fn has_manifests(&self) -> bool {
         self.direct > 0 || self.children.iter().any(Node::has_manifests)
+    }
+
+    /// `exclude` globs, relative to `base`, for every file below that holds no Kubernetes
+    /// object: a directory of nothing else as `dir/**`, else each file as `./path`.
+    fn foreign_globs(&self, base: &Path, into: &mut Vec<String>) {
+        let slash = |p: &Path| {
+            p.strip_prefix(base)
+                .unwrap_or(p)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        for file in &self.foreign {
+            into.push(format!("./{}", slash(file)));
+        }
+        for child in &self.children {
+            if !child.has_manifests() && child.has_foreign() {
+                into.push(format!("{}/**", slash(&child.path)));
+            } else {
+                child.foreign_globs(base, into);
+            }
+        }
+    }
+
+    fn has_foreign(&self) -> bool {
+        !self.foreign.is_empty() || self.children.iter().any(Node::has_foreign)
     }
 
     fn all_namespaces(&self, into: &mut BTreeSet<Option<String>>) {
@@ -173,6 +205,7 @@ fn scan(root: &Path, dir: &Path, notes: &mut Vec<String>, depth: usize) -> Node 
         app,
         direct: 0,
         namespaces: BTreeSet::new(),
+        foreign: Vec::new(),
         children: Vec::new(),
     };
     // A chart's templates and vendored charts/ are the chart's own.
@@ -202,7 +235,11 @@ fn scan(root: &Path, dir: &Path, notes: &mut Vec<String>, depth: usize) -> Node 
                 node.children.push(scan(root, &path, notes, depth + 1));
             }
         } else if dir != root || name != crate::names::CONFIG_FILE_NAME {
-            for object in kubernetes_objects(&path) {
+            let objects = kubernetes_objects(&path);
+            if objects.is_empty() && is_yaml_or_json(&path) {
+                node.foreign.push(path.clone());
+            }
+            for object in objects {
                 node.direct += 1;
                 node.namespaces.insert(
                     object
@@ -229,7 +266,7 @@ fn decide(
     is_root: bool,
     kustomizations: &mut Vec<PathBuf>,
     charts: &mut Vec<PathBuf>,
-    plain: &mut Vec<(PathBuf, Option<String>)>,
+    plain: &mut Vec<(PathBuf, Option<String>, Vec<String>)>,
 ) {
     match node.app {
         Some(SourceKind::Helm) => return charts.push(node.path.clone()),
@@ -249,7 +286,9 @@ fn decide(
                     1 => namespaces.into_iter().next().flatten(),
                     _ => None,
                 };
-                return plain.push((node.path.clone(), namespace));
+                let mut exclude = Vec::new();
+                node.foreign_globs(&node.path, &mut exclude);
+                return plain.push((node.path.clone(), namespace, exclude));
             }
         }
         None => {}
@@ -262,11 +301,7 @@ fn decide(
 /// The Kubernetes objects of a YAML or JSON file (documents with apiVersion, kind and a name);
 /// none for anything else.
 fn kubernetes_objects(path: &Path) -> Vec<Value> {
-    let is_manifest = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
-    if !is_manifest {
+    if !is_yaml_or_json(path) {
         return Vec::new();
     }
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -284,6 +319,13 @@ fn kubernetes_objects(path: &Path) -> Vec<Value> {
                 && v.pointer("/metadata/name").is_some_and(Value::is_string)
         })
         .collect()
+}
+
+/// What a plain directory target reads.
+fn is_yaml_or_json(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
 }
 
 fn kustomization_text(dir: &Path) -> Option<String> {

@@ -19,6 +19,8 @@ pub struct Proposed {
     pub namespace: Option<String>,
     /// For a chart: release name and values file.
     pub helm: Option<(String, Option<String>)>,
+    /// For a plain directory: files left out (not Kubernetes objects).
+    pub exclude: Vec<String>,
 }
 
 /// The targets and what was changed to make them fit (renamed duplicates).
@@ -33,12 +35,22 @@ pub fn propose(found: &[Found], repository: &str) -> Proposal {
     for item in found {
         let path = slash_path(&item.path);
         match &item.kind {
-            FoundKind::Kustomize { namespace } | FoundKind::Plain { namespace } => {
+            FoundKind::Kustomize { namespace } => {
                 proposal.targets.push(Proposed {
                     name: name_for(&item.path, repository),
                     path,
                     namespace: namespace.clone(),
                     helm: None,
+                    exclude: Vec::new(),
+                });
+            }
+            FoundKind::Plain { namespace, exclude } => {
+                proposal.targets.push(Proposed {
+                    name: name_for(&item.path, repository),
+                    path,
+                    namespace: namespace.clone(),
+                    helm: None,
+                    exclude: exclude.clone(),
                 });
             }
             FoundKind::Helm { environments } => {
@@ -54,6 +66,7 @@ pub fn propose(found: &[Found], repository: &str) -> Proposal {
                         path: path.clone(),
                         namespace: None,
                         helm: Some((release.clone(), None)),
+                        exclude: Vec::new(),
                     });
                 }
                 for (environment, file) in environments {
@@ -62,6 +75,7 @@ pub fn propose(found: &[Found], repository: &str) -> Proposal {
                         path: path.clone(),
                         namespace: None,
                         helm: Some((release.clone(), Some(file.clone()))),
+                        exclude: Vec::new(),
                     });
                 }
             }
@@ -196,6 +210,13 @@ pub fn gitops_yaml(proposal: &Proposal) -> String {
         ));
         if let Some(namespace) = &target.namespace {
             out.push_str(&format!("    namespace: {}\n", quote(namespace)));
+        }
+        if !target.exclude.is_empty() {
+            let globs: Vec<String> = target.exclude.iter().map(|g| format!("\"{g}\"")).collect();
+            out.push_str(&format!(
+                "    # not Kubernetes objects (an application's own files): left out\n    exclude: [{}]\n",
+                globs.join(", ")
+            ));
         }
         if let Some((release, values)) = &target.helm {
             out.push_str(&format!("    helm:\n      releaseName: {release}\n"));

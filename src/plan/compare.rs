@@ -55,10 +55,46 @@ pub fn compare(
         .map(|old| differing_paths(old, &new, PATH_LIMIT))
         .unwrap_or_default();
     mask::mask_secret_pair(old.as_mut(), Some(&mut new));
+    let (shown_old, shown_new) = without_own_label(old.as_ref(), &new);
     Comparison {
         action,
-        diff: unified(old.as_ref(), Some(&new)),
+        diff: unified(shown_old.as_ref(), Some(&shown_new)),
         paths,
+    }
+}
+
+/// The pair as the diff shows it: gitops' own ApplySet label (a long hash on every object it
+/// manages) left out where it says nothing — on a create, and where the live object carries
+/// the same one. An object taken over from another owner keeps it: that change is news.
+fn without_own_label(old: Option<&Value>, new: &Value) -> (Option<Value>, Value) {
+    let label = |v: &Value| {
+        v.pointer("/metadata/labels")
+            .and_then(|l| l.get(crate::ownership::PART_OF_LABEL))
+            .cloned()
+    };
+    let quiet = match old {
+        None => true,
+        Some(old) => label(old) == label(new),
+    };
+    let (mut old, mut new) = (old.cloned(), new.clone());
+    if quiet {
+        for value in old.iter_mut().chain(std::iter::once(&mut new)) {
+            drop_own_label(value);
+        }
+    }
+    (old, new)
+}
+
+/// Removes gitops' ApplySet label (and a `labels` map it leaves empty), for display.
+pub(super) fn drop_own_label(value: &mut Value) {
+    let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(labels) = metadata.get_mut("labels").and_then(Value::as_object_mut) {
+        labels.remove(crate::ownership::PART_OF_LABEL);
+        if labels.is_empty() {
+            metadata.remove("labels");
+        }
     }
 }
 

@@ -146,7 +146,12 @@ async fn plan_delete(
         desired: None,
         origin: None,
         member: false,
-        diff: unified(Some(&old), None),
+        diff: {
+            // The label that made it a member says nothing in a delete.
+            let mut shown = old.clone();
+            super::compare::drop_own_label(&mut shown);
+            unified(Some(&shown), None)
+        },
         note: None,
         conflict: None,
         wave: 0,

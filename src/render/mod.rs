@@ -5,6 +5,7 @@
 
 mod chart_dependencies;
 mod external;
+pub mod glob;
 pub mod hooks;
 pub mod inputs;
 mod kustomize_origin;
@@ -88,6 +89,8 @@ pub enum RenderError {
         kind: &'static str,
         root: String,
     },
+    #[error("{path}: include and exclude select the files of a plain directory, and this is a {kind}; remove them from the target (a {kind} says itself which files it reads)")]
+    FilterNotPlain { path: String, kind: &'static str },
     #[error("{path}: no such file or directory")]
     NotFound { path: String },
     #[error("{path} holds no *.yaml, *.yml or *.json manifests but {found}: gitops renders plain YAML/JSON, kustomizations and Helm charts (not jsonnet, CUE or templates); render them to YAML first, or point the target at the manifests")]
@@ -169,6 +172,8 @@ pub struct RenderRequest<'a> {
     pub namespace: &'a str,
     /// The cluster's capabilities, when rendering for one.
     pub capabilities: Option<&'a Capabilities>,
+    /// The files a plain directory target reads (`include` / `exclude`).
+    pub files: &'a glob::FileFilter,
 }
 
 /// Renders one target.
@@ -183,9 +188,19 @@ pub fn render(request: &RenderRequest<'_>) -> Result<(SourceKind, Vec<Manifest>)
         }
         Source::Path(path) => {
             let kind = detect(path)?;
+            if !request.files.is_empty() && kind != SourceKind::Plain {
+                return Err(RenderError::FilterNotPlain {
+                    path: display_path(path),
+                    kind: match kind {
+                        SourceKind::Kustomize => "kustomization",
+                        SourceKind::Helm => "Helm chart",
+                        _ => "single file",
+                    },
+                });
+            }
             let manifests = match kind {
                 SourceKind::File => plain::read_file(path)?,
-                SourceKind::Plain => plain::read_dir(path)?,
+                SourceKind::Plain => plain::read_dir(path, request.files)?,
                 SourceKind::Kustomize => external::kustomize(path)?,
                 SourceKind::Helm => external::helm(
                     path,

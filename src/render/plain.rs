@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::glob::FileFilter;
 use super::manifest::{expand_document, parse_stream, Manifest, ParseError};
 use super::{display_path, io_error, kustomization_file, utf8, RenderError};
 use crate::yaml::Document;
@@ -25,12 +26,14 @@ pub fn read_file(path: &Path) -> Result<Vec<Manifest>, RenderError> {
     }
 }
 
-/// Reads every `*.yaml`, `*.yml` and `*.json` below `root`, skipping hidden entries.
-pub fn read_dir(root: &Path) -> Result<Vec<Manifest>, RenderError> {
+/// Reads every `*.yaml`, `*.yml` and `*.json` below `root` that `filter` selects, skipping
+/// hidden entries.
+pub fn read_dir(root: &Path, filter: &FileFilter) -> Result<Vec<Manifest>, RenderError> {
     let mut files = Vec::new();
     let mut others = Vec::new();
     let mut visited = HashSet::new();
-    collect_files(root, root, &mut visited, &mut files, &mut others)?;
+    let walk = Walk { root, filter };
+    walk.collect_files(root, &mut visited, &mut files, &mut others)?;
     // Sources of a tool gitops does not run (jsonnet, CUE, templates) but no manifest: say so
     // rather than render nothing. Other files (a README left when every manifest was removed)
     // keep it an empty render, which apply refuses without --allow-empty.
@@ -71,46 +74,70 @@ pub fn read_dir(root: &Path) -> Result<Vec<Manifest>, RenderError> {
     Ok(manifests)
 }
 
-fn collect_files(
-    root: &Path,
-    dir: &Path,
-    visited: &mut HashSet<PathBuf>,
-    files: &mut Vec<PathBuf>,
-    others: &mut Vec<PathBuf>,
-) -> Result<(), RenderError> {
-    let canonical = dir.canonicalize().map_err(|e| io_error(dir, &e))?;
-    if !visited.insert(canonical.clone()) {
-        return Err(RenderError::SymlinkLoop {
-            path: display_path(dir),
-            target: display_path(&canonical),
-        });
+/// A directory target's walk: its root and the files it selects.
+struct Walk<'a> {
+    root: &'a Path,
+    filter: &'a FileFilter,
+}
+
+impl Walk<'_> {
+    /// The path relative to the root, `/`-separated, for the globs.
+    fn relative(&self, path: &Path) -> String {
+        let relative = path.strip_prefix(self.root).unwrap_or(path);
+        relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
     }
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| io_error(dir, &e))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| io_error(dir, &e))?;
-    entries.sort();
-    for path in entries {
-        let hidden = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if hidden {
-            continue;
+
+    fn collect_files(
+        &self,
+        dir: &Path,
+        visited: &mut HashSet<PathBuf>,
+        files: &mut Vec<PathBuf>,
+        others: &mut Vec<PathBuf>,
+    ) -> Result<(), RenderError> {
+        let root = self.root;
+        let canonical = dir.canonicalize().map_err(|e| io_error(dir, &e))?;
+        if !visited.insert(canonical.clone()) {
+            return Err(RenderError::SymlinkLoop {
+                path: display_path(dir),
+                target: display_path(&canonical),
+            });
         }
-        // metadata() follows symbolic links, so linked directories are read too.
-        let meta = std::fs::metadata(&path).map_err(|e| io_error(&path, &e))?;
-        if meta.is_dir() {
-            reject_nested_app(root, &path)?;
-            collect_files(root, &path, visited, files, others)?;
-        } else if has_extension(&path, &["yaml", "yml", "json"]) && !is_config_file(&path) {
-            files.push(path);
-        } else if has_extension(&path, UNSUPPORTED_SOURCES) {
-            others.push(path);
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| io_error(dir, &e))?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| io_error(dir, &e))?;
+        entries.sort();
+        for path in entries {
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if hidden {
+                continue;
+            }
+            // metadata() follows symbolic links, so linked directories are read too.
+            let meta = std::fs::metadata(&path).map_err(|e| io_error(&path, &e))?;
+            if meta.is_dir() {
+                if !self.filter.enters_dir(&self.relative(&path)) {
+                    continue;
+                }
+                reject_nested_app(root, &path)?;
+                self.collect_files(&path, visited, files, others)?;
+            } else if !self.filter.selects_file(&self.relative(&path)) {
+                continue;
+            } else if has_extension(&path, &["yaml", "yml", "json"]) && !is_config_file(&path) {
+                files.push(path);
+            } else if has_extension(&path, UNSUPPORTED_SOURCES) {
+                others.push(path);
+            }
         }
+        visited.remove(&canonical);
+        Ok(())
     }
-    visited.remove(&canonical);
-    Ok(())
 }
 
 /// Extensions of config sources gitops does not render.

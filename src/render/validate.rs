@@ -79,6 +79,10 @@ fn check_object(manifest: &Manifest, report: &mut impl FnMut(String)) {
     if let Some(message) = masked_secret(object) {
         report(message);
     }
+    let absent = |field: &str| matches!(object.get(field), None | Some(Value::Null));
+    if absent("apiVersion") && absent("kind") {
+        return report("not a Kubernetes object (no apiVersion, no kind); when the file is not a manifest (an application's own configuration beside its manifests), leave it out of the target with `exclude:` in gitops.yaml (docs/configuration.md)".into());
+    }
     for field in ["apiVersion", "kind"] {
         match object.get(field) {
             None | Some(Value::Null) => report(format!("{field} is missing")),

@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod progress;
 pub mod stats;
 pub mod status;
+pub mod summary;
 pub mod table;
 pub mod text;
 
@@ -20,8 +21,5 @@ pub const SCHEMA_VERSION: &str = "1.0";
 /// Writes a result to stdout. A reader that left (`gitops history | head`) gives a BrokenPipe
 /// error, which main treats as success, instead of the panic `println!` would give.
 pub fn write_stdout(text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
+    crate::log::to_stdout(text)
 }

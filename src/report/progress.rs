@@ -17,6 +17,7 @@ fn interactive() -> bool {
     std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none_or(|v| v.is_empty())
         && log::level_is_normal()
+        && !log::capturing()
 }
 
 impl Progress {
@@ -38,7 +39,7 @@ impl Progress {
     /// A line above the bar (or a plain line in CI).
     pub fn line(&self, text: &str) {
         match &self.bar {
-            Some(bar) => bar.println(text),
+            Some(bar) => bar.println(log::fit(text)),
             None => log::info(text),
         }
     }

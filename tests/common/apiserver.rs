@@ -27,6 +27,17 @@ pub struct SecondApiServer {
 impl SecondApiServer {
     /// Starts it and waits until it is ready; its log and kubeconfig go into `dir`.
     pub fn start(env: &TestEnv, dir: &Path) -> Self {
+        Self::start_with(env, dir, None)
+    }
+
+    /// A second cluster: an API server of its own on the same etcd, under its own key prefix,
+    /// so that it shares no object with the test control plane (its own namespaces, RBAC
+    /// bootstrap, everything). Its kubeconfig names the context `context`.
+    pub fn start_separate(env: &TestEnv, dir: &Path, context: &str) -> Self {
+        Self::start_with(env, dir, Some(context))
+    }
+
+    fn start_with(env: &TestEnv, dir: &Path, separate: Option<&str>) -> Self {
         let testenv_dir = env.kubeconfig.parent().expect("the kubeconfig's directory");
         let pid_file = testenv_dir.join("kube-apiserver.pid");
         let pid = std::fs::read_to_string(&pid_file).unwrap_or_else(|e| {
@@ -47,8 +58,9 @@ impl SecondApiServer {
             let probe = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
             probe.local_addr().unwrap().port()
         };
-        let args = argv
+        let mut args: Vec<String> = argv
             .into_iter()
+            .filter(|a| separate.is_none() || !a.starts_with("--etcd-prefix="))
             .map(|a| {
                 if a.starts_with("--secure-port=") {
                     format!("--secure-port={port}")
@@ -57,13 +69,35 @@ impl SecondApiServer {
                 }
             })
             .collect();
-        let kubeconfig = dir.join("second-apiserver.kubeconfig");
+        if separate.is_some() {
+            args.push(format!(
+                "--etcd-prefix=/gitops-test-cluster-{}",
+                super::cluster::unique_name("p")
+            ));
+        }
+        let kubeconfig = dir.join(match separate {
+            Some(context) => format!("{context}.kubeconfig"),
+            None => "second-apiserver.kubeconfig".to_owned(),
+        });
         let text = std::fs::read_to_string(&env.kubeconfig).expect("the test kubeconfig");
+        let cluster_name = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("cluster: "))
+            .unwrap_or("gitops-test")
+            .to_owned();
         let rewritten: Vec<String> = text
             .lines()
             .map(|line| match line.split_once("server:") {
                 Some((indent, _)) => format!("{indent}server: https://127.0.0.1:{port}"),
                 None => line.to_owned(),
+            })
+            .map(|line| match separate {
+                // Its own context, user and cluster names, so that one KUBECONFIG can list
+                // both clusters.
+                Some(context) => rename_entry(&line, &env.admin_context, context)
+                    .or_else(|| rename_entry(&line, &cluster_name, &format!("{context}-cluster")))
+                    .unwrap_or(line),
+                None => line,
             })
             .collect();
         std::fs::write(&kubeconfig, rewritten.join("\n")).unwrap();
@@ -73,7 +107,7 @@ impl SecondApiServer {
             port,
             log: dir.join("second-apiserver.log"),
             kubeconfig,
-            context: env.admin_context.clone(),
+            context: separate.map_or_else(|| env.admin_context.clone(), str::to_owned),
             child: None,
         };
         server.spawn_and_wait();
@@ -83,6 +117,10 @@ impl SecondApiServer {
     /// A kubeconfig (the test one) whose server is this API server.
     pub fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    pub fn context(&self) -> &str {
+        &self.context
     }
 
     pub fn port(&self) -> u16 {
@@ -152,4 +190,10 @@ impl Drop for SecondApiServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `key: old` (a name or a reference to one) as `key: new`; None for other lines.
+fn rename_entry(line: &str, old: &str, new: &str) -> Option<String> {
+    let start = line.strip_suffix(old)?;
+    start.ends_with(": ").then(|| format!("{start}{new}"))
 }
