@@ -23,6 +23,7 @@ pub mod names;
 pub mod notify;
 pub mod ownership;
 pub mod plan;
+pub mod progress;
 pub mod promote;
 pub mod render;
 pub mod report;
@@ -56,6 +57,7 @@ mod layering {
     /// `main` and `lib` may import anything.
     const STAGES: &[(&str, &[&str])] = &[
         ("cli", &[]),
+        ("progress", &[]),
         ("config", &[]),
         ("source", &[]),
         ("cluster", &[]),
@@ -67,7 +69,10 @@ mod layering {
             "resolved",
             &["cluster", "inventory", "render", "source", "target"],
         ),
-        ("plan", &["cluster", "config", "inventory", "render"]),
+        (
+            "plan",
+            &["cluster", "config", "inventory", "progress", "render"],
+        ),
         ("audit", &["inventory"]),
         ("compare", &["render"]),
         ("promote", &["compare", "render"]),
@@ -78,7 +83,15 @@ mod layering {
         ),
         (
             "apply",
-            &["cluster", "inventory", "plan", "render", "report", "source"],
+            &[
+                "cluster",
+                "inventory",
+                "plan",
+                "progress",
+                "render",
+                "report",
+                "source",
+            ],
         ),
     ];
 

@@ -21,8 +21,8 @@ use crate::kinds::KindRank;
 use crate::ownership::{has_sync_option, SKIP_DRY_RUN_ON_MISSING};
 use crate::plan::conflict::Conflict;
 use crate::plan::{Action, Change, Plan};
+use crate::progress::Progress;
 use crate::render::hooks::Phase;
-use crate::report::progress::Progress;
 use crate::{clock, log};
 
 pub use wait::WaitOutcome;

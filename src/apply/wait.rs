@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::health::{assess_applied, needs_polling, Health};
 use crate::cluster::{objects, Cluster, ClusterError};
 use crate::plan::Change;
-use crate::report::progress::Progress;
+use crate::progress::Progress;
 
 const POLL: Duration = Duration::from_secs(1);
 const REMIND_EVERY: Duration = Duration::from_secs(10);

@@ -344,6 +344,9 @@ struct Recorded<'a> {
     inventory_id: &'a str,
 }
 
+/// Objects from which planning shows a progress bar.
+const PROGRESS_FROM: usize = 200;
+
 async fn plan_objects(
     cluster: &Cluster,
     prepared: Vec<Prepared>,
@@ -369,6 +372,11 @@ async fn plan_objects(
             (item, skip, known_live)
         })
         .collect();
+    // A long plan shows its progress on a terminal (a short one would only flicker).
+    let bar = (count >= PROGRESS_FROM)
+        .then(|| crate::progress::Progress::new(count, &format!("planning {}", request.target)));
+    let planned = std::cell::Cell::new(0);
+    let (progress, planned) = (&bar, &planned);
     let results = cluster
         .each(work, |(item, skip, known_live)| async move {
             let label = item.label();
@@ -383,9 +391,15 @@ async fn plan_objects(
                 recorded,
             )
             .await;
+            if let Some(progress) = progress {
+                planned.set(planned.get() + 1);
+                progress.set_done(planned.get(), &label);
+            }
             (result, label, kind)
         })
         .await;
+    // Cleared before any message about the results.
+    drop(bar);
     let mut changes = Vec::with_capacity(count);
     let mut failures = Vec::new();
     for (result, label, kind) in results {

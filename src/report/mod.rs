@@ -7,7 +7,6 @@ pub mod history;
 pub mod hooks;
 pub mod json;
 pub mod markdown;
-pub mod progress;
 pub mod stats;
 pub mod status;
 pub mod summary;
