@@ -155,6 +155,15 @@ pub async fn capture<F: std::future::Future>(future: F) -> (F::Output, Captured)
         .await
 }
 
+/// [`capture`] when `hold`, else `future` as it is (its output written as it comes).
+pub async fn capture_when<F: std::future::Future>(hold: bool, future: F) -> (F::Output, Captured) {
+    if hold {
+        capture(future).await
+    } else {
+        (future.await, Captured::default())
+    }
+}
+
 /// Whether output is being held back (progress bars are then not drawn).
 pub fn capturing() -> bool {
     CAPTURED.try_with(|_| ()).is_ok()

@@ -244,7 +244,7 @@ fn unreachable_servers_and_rejected_tokens_are_one_clear_line() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
     )]);
 
-    let unreachable = regex_replace_server(&original, "https://127.0.0.1:1");
+    let unreachable = common::cluster::with_server(&original, "https://127.0.0.1:1");
     std::fs::write(repo.path().join("down.kubeconfig"), unreachable).unwrap();
     let run = Gitops::new(["diff", "cm.yaml", "--kubeconfig", "down.kubeconfig"])
         .current_dir(repo.path())
@@ -273,17 +273,6 @@ fn unreachable_servers_and_rejected_tokens_are_one_clear_line() {
         !run.stderr.contains("not-a-valid-token") && !run.stderr.contains(token),
         "credentials never printed"
     );
-}
-
-fn regex_replace_server(kubeconfig: &str, server: &str) -> String {
-    kubeconfig
-        .lines()
-        .map(|line| match line.split_once("server:") {
-            Some((indent, _)) => format!("{indent}server: {server}"),
-            None => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]

@@ -411,14 +411,8 @@ fn an_unreachable_cluster_fails_its_targets_and_keep_going_applies_the_others() 
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let text = std::fs::read_to_string(&testenv().kubeconfig).unwrap();
-    let nowhere: Vec<String> = text
-        .lines()
-        .map(|l| match l.split_once("server:") {
-            Some((indent, _)) => format!("{indent}server: https://127.0.0.1:{port}"),
-            None => l.to_owned(),
-        })
-        .collect();
-    std::fs::write(dir.path().join("nowhere.kubeconfig"), nowhere.join("\n")).unwrap();
+    let nowhere = common::cluster::with_server(&text, &format!("https://127.0.0.1:{port}"));
+    std::fs::write(dir.path().join("nowhere.kubeconfig"), nowhere).unwrap();
     let config = std::fs::read_to_string(dir.path().join("gitops.yaml")).unwrap();
     let config = config.replace(
         "  - name: down\n",

@@ -9,7 +9,7 @@ use crate::cluster::lease::{self, LeaseError, LeaseGuard};
 use crate::cluster::{Cluster, ClusterError, Pool};
 use crate::exit::Exit;
 use crate::log::{self, Captured};
-use crate::report::summary::{Ending, Row};
+use crate::report::summary::Ending;
 use crate::resolved::{Resolved, RunFlags};
 use crate::source::{self, Revision};
 
@@ -75,17 +75,7 @@ pub(super) fn execute(
             .map(|t| (t.target.name(), t.target.target.depends_on.as_slice()))
             .collect::<Vec<_>>(),
     );
-    let mut rows: Vec<Row> = rendered
-        .targets
-        .iter()
-        .map(|t| Row {
-            target: t.target.name().to_owned(),
-            cluster: context_of(&t.target),
-            counts: None,
-            ending: Ending::NotStarted,
-            seconds: 0.0,
-        })
-        .collect();
+    let mut rows = super::planning::summary_rows(&rendered.targets);
     let mut pending: Vec<Option<RenderedTarget>> = rendered.targets.into_iter().map(Some).collect();
     let parallel = usize::from(flags.parallel).max(1);
     let held_back = parallel > 1 && pending.len() > 1;
@@ -141,11 +131,7 @@ pub(super) fn execute(
                             Err(error) => (Err(super::report_error(&error)), None),
                         }
                     };
-                    let (result, said) = if held_back {
-                        log::capture(work).await
-                    } else {
-                        (work.await, Captured::default())
-                    };
+                    let (result, said) = log::capture_when(held_back, work).await;
                     (index, result, said, started.elapsed().as_secs_f64())
                 });
             }
@@ -205,11 +191,6 @@ pub(super) fn worse(a: Exit, b: Exit) -> Exit {
     } else {
         a
     }
-}
-
-/// The kube context a target uses, as the summary shows it.
-pub(super) fn context_of(target: &Resolved) -> String {
-    target.connection.context_name.clone()
 }
 
 /// One target: lease, plan, print, refuse or write, wait. Its outcome and plan counts.

@@ -9,7 +9,7 @@ use crate::cluster::Pool;
 use crate::exit::Exit;
 use crate::log::{self, Captured};
 use crate::plan::{Only, Plan};
-use crate::report::summary::{Ending, Row};
+use crate::report::summary::Ending;
 use crate::resolved::RunFlags;
 
 pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
@@ -29,17 +29,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
     let pool = Pool::default();
     let parallel = usize::from(args.parallel).max(1);
     let held_back = parallel > 1 && rendered.targets.len() > 1;
-    let mut rows: Vec<Row> = rendered
-        .targets
-        .iter()
-        .map(|t| Row {
-            target: t.target.name().to_owned(),
-            cluster: super::apply::context_of(&t.target),
-            counts: None,
-            ending: Ending::NotStarted,
-            seconds: 0.0,
-        })
-        .collect();
+    let mut rows = super::planning::summary_rows(&rendered.targets);
     // Targets are planned `--parallel` at once; results come back in gitops.yaml order. With
     // --keep-going a target that cannot be planned is said and the others are planned;
     // without it, no target starts after one failed.
@@ -79,11 +69,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Exit> {
                     }
                     planned.map_err(|error| super::report_error(&error))
                 };
-                let (planned, said) = if held_back {
-                    log::capture(work).await
-                } else {
-                    (work.await, Captured::default())
-                };
+                let (planned, said) = log::capture_when(held_back, work).await;
                 (index, Some(planned), said, started.elapsed().as_secs_f64())
             })
             .buffered(parallel);

@@ -191,3 +191,17 @@ pub fn print_summary(global: &GlobalArgs, rows: &[report::summary::Row]) -> anyh
     }
     Ok(())
 }
+
+/// The summary's rows for a run's targets, each not started yet.
+pub fn summary_rows(targets: &[RenderedTarget]) -> Vec<report::summary::Row> {
+    targets
+        .iter()
+        .map(|t| report::summary::Row {
+            target: t.target.name().to_owned(),
+            cluster: t.target.connection.context_name.clone(),
+            counts: None,
+            ending: report::summary::Ending::NotStarted,
+            seconds: 0.0,
+        })
+        .collect()
+}

@@ -85,12 +85,10 @@ impl SecondApiServer {
             .find_map(|l| l.trim().strip_prefix("cluster: "))
             .unwrap_or("gitops-test")
             .to_owned();
+        let text = super::cluster::with_server(&text, &format!("https://127.0.0.1:{port}"));
         let rewritten: Vec<String> = text
             .lines()
-            .map(|line| match line.split_once("server:") {
-                Some((indent, _)) => format!("{indent}server: https://127.0.0.1:{port}"),
-                None => line.to_owned(),
-            })
+            .map(str::to_owned)
             .map(|line| match separate {
                 // Its own context, user and cluster names, so that one KUBECONFIG can list
                 // both clusters.

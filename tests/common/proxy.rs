@@ -71,15 +71,9 @@ impl FaultProxy {
     /// A copy of `kubeconfig` whose servers point at this proxy, written into `dir`.
     pub fn kubeconfig(&self, kubeconfig: &Path, dir: &Path) -> PathBuf {
         let text = std::fs::read_to_string(kubeconfig).expect("the test kubeconfig");
-        let rewritten: Vec<String> = text
-            .lines()
-            .map(|line| match line.split_once("server:") {
-                Some((indent, _)) => format!("{indent}server: https://{}", self.address),
-                None => line.to_owned(),
-            })
-            .collect();
+        let rewritten = super::cluster::with_server(&text, &format!("https://{}", self.address));
         let path = dir.join("through-proxy.kubeconfig");
-        std::fs::write(&path, rewritten.join("\n")).unwrap();
+        std::fs::write(&path, rewritten).unwrap();
         path
     }
 }
